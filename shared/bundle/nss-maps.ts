@@ -1,0 +1,119 @@
+// Renders people and groups into the nsscache "files" maps that libnss-cache and the agent read.
+
+import type { Group, Person, ShadowFields } from '../directory/model.ts';
+
+/** POSIX login names fleet-login writes: ASCII, at most 32 characters, no leading digit or dash. */
+export const POSIX_NAME = /^[a-z_][a-z0-9_.-]{0,31}$/;
+
+/** Longest GECOS field written, in UTF-8 bytes; longer display names are cut at a character boundary. */
+export const GECOS_MAX_BYTES = 256;
+
+/** Maps a host class is given, one record per line, before rendering to bytes. */
+export interface NssMaps {
+  passwd: NssRecord[];
+  group: NssRecord[];
+  shadow: NssRecord[];
+  sshkey: NssRecord[];
+}
+
+/** One cache line and the index keys that point at it. */
+export interface NssRecord {
+  line: string;
+  name: string;
+  id?: number;
+}
+
+export interface SkippedRecord {
+  name: string;
+  reason: string;
+}
+
+export interface MapOptions {
+  /** Replaces every person's login shell (bastion classes). */
+  shellOverride?: string;
+}
+
+/**
+ * Cleans a display name for the GECOS field: control characters (newlines included) and `:`
+ * become spaces, runs of spaces collapse, and the result is trimmed and cut to GECOS_MAX_BYTES.
+ * Commas stay, because GECOS uses them to separate its own sub-fields.
+ */
+export function cleanGecos(displayName: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point.
+  const cleaned = displayName.replace(/[\u0000-\u001f\u007f:]/g, ' ').replace(/\s+/g, ' ').trim();
+  let bytes = Buffer.from(cleaned);
+  if (bytes.length <= GECOS_MAX_BYTES) return cleaned;
+  bytes = bytes.subarray(0, GECOS_MAX_BYTES);
+  // Drop a trailing partial UTF-8 sequence, which decodes to U+FFFD.
+  return bytes.toString('utf8').replace(/\uFFFD+$/, '');
+}
+
+/** Returns why a field cannot be written into a colon-separated record, or undefined when it can. */
+function fieldProblem(label: string, value: string): string | undefined {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: a record must be one line without control characters.
+  if (/[:\u0000-\u001f\u007f]/.test(value)) return `${label} contains ':' or a control character`;
+  return undefined;
+}
+
+/**
+ * Builds the four maps for one host class. People must already be filtered to the class.
+ * Group members that are people of the snapshot but not in `people` are dropped; members the
+ * snapshot does not know are kept as they are, as nsscache does.
+ */
+export function buildMaps(
+  people: readonly Person[],
+  groups: readonly Group[],
+  excludedNames: ReadonlySet<string>,
+  options: MapOptions = {},
+): { maps: NssMaps; skipped: SkippedRecord[] } {
+  const skipped: SkippedRecord[] = [];
+  const maps: NssMaps = { passwd: [], group: [], shadow: [], sshkey: [] };
+
+  for (const person of sortByName(people, (p) => p.username)) {
+    const shell = options.shellOverride ?? person.loginShell;
+    const problem =
+      (POSIX_NAME.test(person.username) ? undefined : 'username is not a valid POSIX name') ??
+      fieldProblem('homeDirectory', person.homeDirectory) ??
+      fieldProblem('loginShell', shell);
+    if (problem) {
+      skipped.push({ name: person.username, reason: problem });
+      continue;
+    }
+    const gecos = cleanGecos(person.displayName);
+    const name = person.username;
+    maps.passwd.push({
+      name,
+      id: person.uidNumber,
+      line: `${name}:x:${person.uidNumber}:${person.gidNumber}:${gecos}:${person.homeDirectory}:${shell}`,
+    });
+    maps.shadow.push({ name, line: `${name}:*:${shadowFields(person.shadow)}` });
+    for (const key of person.sshPublicKeys) maps.sshkey.push({ name, line: `${name}:${key}` });
+  }
+
+  for (const group of sortByName(groups, (g) => g.name)) {
+    if (!POSIX_NAME.test(group.name)) {
+      skipped.push({ name: group.name, reason: 'group name is not a valid POSIX name' });
+      continue;
+    }
+    const members = [...new Set(group.members)]
+      .filter((member) => !excludedNames.has(member) && POSIX_NAME.test(member))
+      .sort(compareBytes);
+    maps.group.push({ name: group.name, id: group.gidNumber, line: `${group.name}:*:${group.gidNumber}:${members.join(',')}` });
+  }
+  return { maps, skipped };
+}
+
+/** The seven shadow fields after the password, nsscache style: unset and zero values are written empty. */
+function shadowFields(shadow: ShadowFields = {}): string {
+  const values = [shadow.lastChange, shadow.min, shadow.max, shadow.warning, shadow.inactive, shadow.expire, shadow.flag];
+  return values.map((value) => (value ? String(value) : '')).join(':');
+}
+
+/** Compares strings by their UTF-8 bytes, the order strcmp(3) gives. */
+export function compareBytes(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+function sortByName<T>(items: readonly T[], nameOf: (item: T) => string): T[] {
+  return [...items].sort((a, b) => compareBytes(nameOf(a), nameOf(b)));
+}
