@@ -34,6 +34,10 @@ const manifestSchema = z
     issuedAt: z.iso.datetime(),
     expiresAt: z.iso.datetime(),
     keyId: z.string().min(1),
+    /** When the directory snapshot behind this bundle was read; a publisher never replaces a newer one. */
+    snapshotAt: z.iso.datetime().optional(),
+    /** How many people the bundle's passwd map holds, for the shrink guard. */
+    people: z.number().int().nonnegative().optional(),
     files: z.partialRecord(
       z.enum(BUNDLE_FILE_NAMES),
       z.object({ sha256: z.string().regex(SHA256_HEX), size: z.number().int().nonnegative() }).strict(),
@@ -109,6 +113,18 @@ export function verifyManifest(bytes: Buffer, keyring: Keyring): Manifest {
     throw new BundleRejectedError('key-id', 'the manifest names a different key id than its signature');
   }
   return manifest.data;
+}
+
+/**
+ * Reads a manifest without checking its signature, for the publisher's own serial bookkeeping:
+ * only the publisher's role may write the bucket, and after a signing-key rotation it no longer
+ * holds the key that signed the current manifest. Returns undefined for an unreadable object.
+ */
+export function readManifestUnverified(bytes: Buffer): Manifest | undefined {
+  const envelope = envelopeSchema.safeParse(parseJson(bytes));
+  if (!envelope.success) return undefined;
+  const manifest = manifestSchema.safeParse(parseJson(Buffer.from(envelope.data.payload)));
+  return manifest.success ? manifest.data : undefined;
 }
 
 /** Returns the SHA-256 of the bytes as lowercase hex. */

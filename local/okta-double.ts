@@ -1,0 +1,60 @@
+// A small stand-in for the Okta Users API on 127.0.0.1, for `npm start`, the demo and the tests.
+
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { OktaGroup, OktaUser } from '../shared/sources/okta-api.ts';
+
+export interface OktaDouble {
+  /** Base URL to use as the Okta org URL. */
+  url: string;
+  apiToken: string;
+  /** Creates or replaces a user; `groups` are group names. */
+  setUser(user: OktaUser, groups?: string[]): void;
+  removeUser(userId: string): void;
+  /** Makes the next `count` requests answer 429 with X-Rate-Limit-Reset one second ahead. */
+  rateLimitNext(count: number): void;
+  requests(): number;
+  close(): Promise<void>;
+}
+
+/** Starts the double on a free loopback port. Only GET /api/v1/users/{id} and /groups are served. */
+export async function startOktaDouble(apiToken = 'local-okta-token'): Promise<OktaDouble> {
+  const users = new Map<string, { user: OktaUser; groups: OktaGroup[] }>();
+  let rateLimited = 0;
+  let requestCount = 0;
+
+  const server: Server = createServer((request, response) => {
+    requestCount++;
+    const send = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
+      response.writeHead(status, { 'content-type': 'application/json', ...headers });
+      response.end(body === undefined ? '' : JSON.stringify(body));
+    };
+    if (request.headers.authorization !== `SSWS ${apiToken}`) return send(401, { errorCode: 'E0000011' });
+    if (rateLimited > 0) {
+      rateLimited--;
+      return send(429, { errorCode: 'E0000047' }, { 'x-rate-limit-reset': String(Math.ceil(Date.now() / 1000) + 1) });
+    }
+    const match = new URL(request.url ?? '/', 'http://localhost').pathname.match(/^\/api\/v1\/users\/([^/]+)(\/groups)?$/);
+    const entry = match?.[1] ? users.get(decodeURIComponent(match[1])) : undefined;
+    if (request.method !== 'GET' || !entry) return send(404, { errorCode: 'E0000007' });
+    return send(200, match?.[2] ? entry.groups : entry.user);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    apiToken,
+    setUser(user, groups = []) {
+      users.set(user.id, { user, groups: groups.map((name) => ({ id: `00g${name}`, profile: { name } })) });
+    },
+    removeUser(userId) {
+      users.delete(userId);
+    },
+    rateLimitNext(count) {
+      rateLimited = count;
+    },
+    requests: () => requestCount,
+    close: () => new Promise((resolve, reject) => server.close((error) => (error ? reject(error) : resolve()))),
+  };
+}

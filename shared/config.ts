@@ -1,0 +1,133 @@
+// The one configuration module: every setting, its environment variable and its default.
+
+import { ConfigError } from './errors.ts';
+import { DEFAULT_FIRST_GID_NUMBER, DEFAULT_FIRST_UID_NUMBER } from './directory/embedded-store.ts';
+
+/** Okta groups named `Everyone` are in every org and never a POSIX group; all others are. */
+const DEFAULT_OKTA_GROUP_PATTERN = '^(?!Everyone$)';
+
+export interface Config {
+  directory: { kind: 'embedded'; file: string } | { kind: 'ldap' };
+  objectStore: { kind: 'local'; root: string } | { kind: 's3'; region?: string; endpoint?: string };
+  buckets: { bundles: string; inbox: string; audit: string; emergency: string };
+  parameters: { kind: 'file'; path: string } | { kind: 'ssm' };
+  okta: {
+    orgUrl: string;
+    apiTokenParameter: string;
+    hookSecretParameter: string;
+    /** Header name, lower case, as API Gateway HTTP API delivers it. */
+    authHeader: string;
+    keysAttribute: string;
+    groupPattern: RegExp;
+  };
+  policyFile: string;
+  signingKeyParameter: string;
+  firstUidNumber: number;
+  firstGidNumber: number;
+}
+
+/** Every variable loadConfig reads; the deployment check compares it with serverless.yml. */
+export const CONFIG_VARIABLES = [
+  'DIRECTORY_STORE',
+  'EMBEDDED_DIRECTORY_FILE',
+  'OBJECT_STORE',
+  'LOCAL_STORE_DIR',
+  'S3_ENDPOINT',
+  'AWS_REGION',
+  'BUNDLE_BUCKET',
+  'INBOX_BUCKET',
+  'AUDIT_BUCKET',
+  'EMERGENCY_BUCKET',
+  'PARAMETER_STORE',
+  'LOCAL_PARAMETER_FILE',
+  'OKTA_ORG_URL',
+  'OKTA_API_TOKEN_PARAMETER',
+  'OKTA_HOOK_SECRET_PARAMETER',
+  'OKTA_HOOK_AUTH_HEADER',
+  'OKTA_SSH_KEYS_ATTRIBUTE',
+  'OKTA_GROUP_PATTERN',
+  'POLICY_FILE',
+  'SIGNING_KEY_PARAMETER',
+  'FIRST_UID_NUMBER',
+  'FIRST_GID_NUMBER',
+] as const;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Reads the configuration once per cold start; throws ConfigError naming the variable at fault. */
+export function loadConfig(env: Env = process.env): Config {
+  const value = (name: (typeof CONFIG_VARIABLES)[number], fallback: string) => env[name]?.trim() || fallback;
+
+  return {
+    directory:
+      oneOf(env, 'DIRECTORY_STORE', ['embedded', 'ldap'], 'embedded') === 'ldap'
+        ? { kind: 'ldap' }
+        : { kind: 'embedded', file: value('EMBEDDED_DIRECTORY_FILE', '.local/directory.json') },
+    objectStore:
+      oneOf(env, 'OBJECT_STORE', ['local', 's3'], 'local') === 's3'
+        ? { kind: 's3', ...optional('region', env.AWS_REGION), ...optional('endpoint', env.S3_ENDPOINT) }
+        : { kind: 'local', root: value('LOCAL_STORE_DIR', '.local/buckets') },
+    buckets: {
+      bundles: value('BUNDLE_BUCKET', 'fleet-login-bundles'),
+      inbox: value('INBOX_BUCKET', 'fleet-login-inbox'),
+      audit: value('AUDIT_BUCKET', 'fleet-login-audit'),
+      emergency: value('EMERGENCY_BUCKET', 'fleet-login-emergency-keys'),
+    },
+    parameters:
+      oneOf(env, 'PARAMETER_STORE', ['file', 'ssm'], 'file') === 'ssm'
+        ? { kind: 'ssm' }
+        : { kind: 'file', path: value('LOCAL_PARAMETER_FILE', '.local/parameters.json') },
+    okta: {
+      orgUrl: url(env, 'OKTA_ORG_URL'),
+      apiTokenParameter: value('OKTA_API_TOKEN_PARAMETER', '/fleet-login/okta/api-token'),
+      hookSecretParameter: value('OKTA_HOOK_SECRET_PARAMETER', '/fleet-login/okta/hook-secret'),
+      authHeader: value('OKTA_HOOK_AUTH_HEADER', 'authorization').toLowerCase(),
+      keysAttribute: value('OKTA_SSH_KEYS_ATTRIBUTE', 'sshPublicKeys'),
+      groupPattern: regex(env, 'OKTA_GROUP_PATTERN', DEFAULT_OKTA_GROUP_PATTERN),
+    },
+    policyFile: value('POLICY_FILE', 'config/host-classes.yaml'),
+    signingKeyParameter: value('SIGNING_KEY_PARAMETER', '/fleet-login/bundle/signing-key'),
+    firstUidNumber: integer(env, 'FIRST_UID_NUMBER', DEFAULT_FIRST_UID_NUMBER),
+    firstGidNumber: integer(env, 'FIRST_GID_NUMBER', DEFAULT_FIRST_GID_NUMBER),
+  };
+}
+
+function oneOf<T extends string>(env: Env, name: string, choices: readonly T[], fallback: T): T {
+  const raw = env[name]?.trim() || fallback;
+  if (!(choices as readonly string[]).includes(raw)) {
+    throw new ConfigError(`${name} must be one of ${choices.join(', ')}; got ${JSON.stringify(raw)}`);
+  }
+  return raw as T;
+}
+
+function url(env: Env, name: string): string {
+  const raw = env[name]?.trim();
+  if (!raw) throw new ConfigError(`${name} is required (for example https://example.okta.com)`);
+  try {
+    return new URL(raw).toString();
+  } catch (error) {
+    throw new ConfigError(`${name} is not a URL: ${JSON.stringify(raw)}`, { cause: error });
+  }
+}
+
+function regex(env: Env, name: string, fallback: string): RegExp {
+  const raw = env[name] ?? fallback;
+  try {
+    return new RegExp(raw);
+  } catch (error) {
+    throw new ConfigError(`${name} is not a valid regular expression: ${JSON.stringify(raw)}`, { cause: error });
+  }
+}
+
+function integer(env: Env, name: string, fallback: number): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1000 || Number(raw) > 2 ** 31 - 2) {
+    throw new ConfigError(`${name} must be a whole number from 1000 to ${2 ** 31 - 2}; got ${JSON.stringify(raw)}`);
+  }
+  return Number(raw);
+}
+
+function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
+  return value ? ({ [key]: value } as Record<K, string>) : {};
+}

@@ -1,0 +1,29 @@
+// The HTTP request and response shapes the webhook handlers take, independent of API Gateway.
+
+/** Largest webhook body accepted, in bytes; Okta batches events, and real deliveries stay far below. */
+export const MAX_WEBHOOK_BODY_BYTES = 256 * 1024;
+
+export interface HttpRequest {
+  method: string;
+  /** Header names in lower case, as API Gateway HTTP API payload 2.0 delivers them. */
+  headers: Readonly<Record<string, string | undefined>>;
+  body?: string;
+  isBase64Encoded?: boolean;
+}
+
+export interface HttpResponse {
+  statusCode: number;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+/** Returns the raw body bytes exactly as sent, decoding API Gateway's base64 wrapping. */
+export function rawBody(request: HttpRequest): Buffer {
+  if (request.body === undefined) return Buffer.alloc(0);
+  return request.isBase64Encoded ? Buffer.from(request.body, 'base64') : Buffer.from(request.body, 'utf8');
+}
+
+/** A JSON error answer; webhook senders log the body, so it names the problem and nothing secret. */
+export function errorResponse(statusCode: number, message: string): HttpResponse {
+  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: message }) };
+}
