@@ -1,5 +1,6 @@
 // A small stand-in for the Okta Users API on 127.0.0.1, for `npm start`, the demo and the tests.
 
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { OktaGroup, OktaUser } from '../shared/sources/okta-api.ts';
@@ -17,9 +18,22 @@ export interface OktaDouble {
   close(): Promise<void>;
 }
 
-/** Starts the double on a free loopback port. Only GET /api/v1/users/{id} and /groups are served. */
-export async function startOktaDouble(apiToken = 'local-okta-token'): Promise<OktaDouble> {
-  const users = new Map<string, { user: OktaUser; groups: OktaGroup[] }>();
+/**
+ * Starts the double on a free loopback port. Only GET /api/v1/users/{id} and /groups are served.
+ * With `stateFile`, users survive a restart, as they do in a real org.
+ */
+export async function startOktaDouble(
+  options: { apiToken?: string; stateFile?: string } = {},
+): Promise<OktaDouble> {
+  const apiToken = options.apiToken ?? 'local-okta-token';
+  const users = new Map<string, { user: OktaUser; groups: OktaGroup[] }>(
+    options.stateFile && existsSync(options.stateFile)
+      ? JSON.parse(readFileSync(options.stateFile, 'utf8'))
+      : [],
+  );
+  const save = () => {
+    if (options.stateFile) writeFileSync(options.stateFile, JSON.stringify([...users], null, 2));
+  };
   let rateLimited = 0;
   let requestCount = 0;
 
@@ -32,9 +46,15 @@ export async function startOktaDouble(apiToken = 'local-okta-token'): Promise<Ok
     if (request.headers.authorization !== `SSWS ${apiToken}`) return send(401, { errorCode: 'E0000011' });
     if (rateLimited > 0) {
       rateLimited--;
-      return send(429, { errorCode: 'E0000047' }, { 'x-rate-limit-reset': String(Math.ceil(Date.now() / 1000) + 1) });
+      return send(
+        429,
+        { errorCode: 'E0000047' },
+        { 'x-rate-limit-reset': String(Math.ceil(Date.now() / 1000) + 1) },
+      );
     }
-    const match = new URL(request.url ?? '/', 'http://localhost').pathname.match(/^\/api\/v1\/users\/([^/]+)(\/groups)?$/);
+    const match = new URL(request.url ?? '/', 'http://localhost').pathname.match(
+      /^\/api\/v1\/users\/([^/]+)(\/groups)?$/,
+    );
     const entry = match?.[1] ? users.get(decodeURIComponent(match[1])) : undefined;
     if (request.method !== 'GET' || !entry) return send(404, { errorCode: 'E0000007' });
     return send(200, match?.[2] ? entry.groups : entry.user);
@@ -47,14 +67,17 @@ export async function startOktaDouble(apiToken = 'local-okta-token'): Promise<Ok
     apiToken,
     setUser(user, groups = []) {
       users.set(user.id, { user, groups: groups.map((name) => ({ id: `00g${name}`, profile: { name } })) });
+      save();
     },
     removeUser(userId) {
       users.delete(userId);
+      save();
     },
     rateLimitNext(count) {
       rateLimited = count;
     },
     requests: () => requestCount,
-    close: () => new Promise((resolve, reject) => server.close((error) => (error ? reject(error) : resolve()))),
+    close: () =>
+      new Promise((resolve, reject) => server.close((error) => (error ? reject(error) : resolve()))),
   };
 }

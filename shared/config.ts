@@ -1,7 +1,7 @@
 // The one configuration module: every setting, its environment variable and its default.
 
-import { ConfigError } from './errors.ts';
 import { DEFAULT_FIRST_GID_NUMBER, DEFAULT_FIRST_UID_NUMBER } from './directory/embedded-store.ts';
+import { ConfigError } from './errors.ts';
 
 /** Okta groups named `Everyone` are in every org and never a POSIX group; all others are. */
 const DEFAULT_OKTA_GROUP_PATTERN = '^(?!Everyone$)';
@@ -115,7 +115,9 @@ function regex(env: Env, name: string, fallback: string): RegExp {
   try {
     return new RegExp(raw);
   } catch (error) {
-    throw new ConfigError(`${name} is not a valid regular expression: ${JSON.stringify(raw)}`, { cause: error });
+    throw new ConfigError(`${name} is not a valid regular expression: ${JSON.stringify(raw)}`, {
+      cause: error,
+    });
   }
 }
 
@@ -123,7 +125,9 @@ function integer(env: Env, name: string, fallback: number): number {
   const raw = env[name]?.trim();
   if (!raw) return fallback;
   if (!/^\d+$/.test(raw) || Number(raw) < 1000 || Number(raw) > 2 ** 31 - 2) {
-    throw new ConfigError(`${name} must be a whole number from 1000 to ${2 ** 31 - 2}; got ${JSON.stringify(raw)}`);
+    throw new ConfigError(
+      `${name} must be a whole number from 1000 to ${2 ** 31 - 2}; got ${JSON.stringify(raw)}`,
+    );
   }
   return Number(raw);
 }

@@ -28,7 +28,9 @@ export class SsmParameterReader implements ParameterReader {
 
     let value: string | undefined;
     try {
-      const output = await this.client.send(new GetParametersCommand({ Names: [name], WithDecryption: true }));
+      const output = await this.client.send(
+        new GetParametersCommand({ Names: [name], WithDecryption: true }),
+      );
       value = output.Parameters?.[0]?.Value;
     } catch (error) {
       throw new FleetLoginError(`reading SSM parameter ${name} failed`, { cause: error });

@@ -2,8 +2,8 @@
 
 import type { DirectorySnapshot, Group, Person } from '../directory/model.ts';
 import type { HostClassPolicy } from '../policy/policy.ts';
-import type { BundleFileName } from './manifest.ts';
 import { renderCache, renderIndex } from './index-file.ts';
+import type { BundleFileName } from './manifest.ts';
 import { buildMaps, type NssRecord, type SkippedRecord } from './nss-maps.ts';
 import { renderSudoers } from './sudoers.ts';
 
@@ -82,5 +82,8 @@ function addCache(
   );
   if (!indexById) return;
   const idIndex = map === 'passwd' ? 'passwd.cache.ixuid' : 'group.cache.ixgid';
-  files.set(idIndex, renderIndex(records.map((record, row) => ({ key: String(record.id), offset: offsets[row] ?? 0 }))));
+  files.set(
+    idIndex,
+    renderIndex(records.map((record, row) => ({ key: String(record.id), offset: offsets[row] ?? 0 }))),
+  );
 }

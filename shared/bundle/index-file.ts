@@ -47,13 +47,15 @@ export function renderIndex(entries: readonly IndexEntry[]): Buffer {
 export function parseIndex(index: Buffer): IndexEntry[] {
   if (index.length === 0) return [];
   const lineWidth = index.indexOf(0x0a) + 1;
-  if (lineWidth === 0 || index.length % lineWidth !== 0) throw new Error('index lines are not all the same width');
+  if (lineWidth === 0 || index.length % lineWidth !== 0)
+    throw new Error('index lines are not all the same width');
   const entries: IndexEntry[] = [];
   for (let start = 0; start < index.length; start += lineWidth) {
     const line = index.subarray(start, start + lineWidth);
     const keyEnd = line.indexOf(0);
     const offsetEnd = line.indexOf(0, keyEnd + 1);
-    if (keyEnd < 0 || offsetEnd < 0 || line[lineWidth - 1] !== 0x0a) throw new Error(`index line ${start / lineWidth} is malformed`);
+    if (keyEnd < 0 || offsetEnd < 0 || line[lineWidth - 1] !== 0x0a)
+      throw new Error(`index line ${start / lineWidth} is malformed`);
     entries.push({
       key: line.subarray(0, keyEnd).toString('utf8'),
       offset: Number(line.subarray(keyEnd + 1, offsetEnd).toString('latin1')),

@@ -97,17 +97,26 @@ export function verifyManifest(bytes: Buffer, keyring: Keyring): Manifest {
 
   const publicKey = keyring.get(envelope.data.keyId);
   if (!publicKey) {
-    throw new BundleRejectedError('key-id', `the manifest is signed by key ${envelope.data.keyId}, which is not in the keyring`);
+    throw new BundleRejectedError(
+      'key-id',
+      `the manifest is signed by key ${envelope.data.keyId}, which is not in the keyring`,
+    );
   }
   const signature = Buffer.from(envelope.data.signature, 'base64');
   if (!verify(null, Buffer.from(envelope.data.payload), publicKey, signature)) {
-    throw new BundleRejectedError('signature', `the manifest signature does not verify with key ${envelope.data.keyId}`);
+    throw new BundleRejectedError(
+      'signature',
+      `the manifest signature does not verify with key ${envelope.data.keyId}`,
+    );
   }
 
   const manifest = manifestSchema.safeParse(parseJson(Buffer.from(envelope.data.payload)));
   if (!manifest.success) {
     const issue = manifest.error.issues[0];
-    throw new BundleRejectedError('format', `the signed manifest is invalid at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
+    throw new BundleRejectedError(
+      'format',
+      `the signed manifest is invalid at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
+    );
   }
   if (manifest.data.keyId !== envelope.data.keyId) {
     throw new BundleRejectedError('key-id', 'the manifest names a different key id than its signature');

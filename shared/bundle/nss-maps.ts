@@ -8,6 +8,10 @@ export const POSIX_NAME = /^[a-z_][a-z0-9_.-]{0,31}$/;
 /** Longest GECOS field written, in UTF-8 bytes; longer display names are cut at a character boundary. */
 export const GECOS_MAX_BYTES = 256;
 
+/** Characters no field of a colon-separated, one-line record may hold: control characters and `:`. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the purpose.
+const UNSAFE_IN_RECORD = /[\u0000-\u001f\u007f:]/;
+
 /** Maps a host class is given, one record per line, before rendering to bytes. */
 export interface NssMaps {
   passwd: NssRecord[];
@@ -39,8 +43,7 @@ export interface MapOptions {
  * Commas stay, because GECOS uses them to separate its own sub-fields.
  */
 export function cleanGecos(displayName: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point.
-  const cleaned = displayName.replace(/[\u0000-\u001f\u007f:]/g, ' ').replace(/\s+/g, ' ').trim();
+  const cleaned = displayName.replace(new RegExp(UNSAFE_IN_RECORD, 'g'), ' ').replace(/\s+/g, ' ').trim();
   let bytes = Buffer.from(cleaned);
   if (bytes.length <= GECOS_MAX_BYTES) return cleaned;
   bytes = bytes.subarray(0, GECOS_MAX_BYTES);
@@ -50,8 +53,7 @@ export function cleanGecos(displayName: string): string {
 
 /** Returns why a field cannot be written into a colon-separated record, or undefined when it can. */
 function fieldProblem(label: string, value: string): string | undefined {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: a record must be one line without control characters.
-  if (/[:\u0000-\u001f\u007f]/.test(value)) return `${label} contains ':' or a control character`;
+  if (UNSAFE_IN_RECORD.test(value)) return `${label} contains ':' or a control character`;
   return undefined;
 }
 
@@ -98,14 +100,26 @@ export function buildMaps(
     const members = [...new Set(group.members)]
       .filter((member) => !excludedNames.has(member) && POSIX_NAME.test(member))
       .sort(compareBytes);
-    maps.group.push({ name: group.name, id: group.gidNumber, line: `${group.name}:*:${group.gidNumber}:${members.join(',')}` });
+    maps.group.push({
+      name: group.name,
+      id: group.gidNumber,
+      line: `${group.name}:*:${group.gidNumber}:${members.join(',')}`,
+    });
   }
   return { maps, skipped };
 }
 
 /** The seven shadow fields after the password, nsscache style: unset and zero values are written empty. */
 function shadowFields(shadow: ShadowFields = {}): string {
-  const values = [shadow.lastChange, shadow.min, shadow.max, shadow.warning, shadow.inactive, shadow.expire, shadow.flag];
+  const values = [
+    shadow.lastChange,
+    shadow.min,
+    shadow.max,
+    shadow.warning,
+    shadow.inactive,
+    shadow.expire,
+    shadow.flag,
+  ];
   return values.map((value) => (value ? String(value) : '')).join(':');
 }
 

@@ -7,8 +7,8 @@ import type { ObjectStore } from '../storage/object-store.ts';
 import { buildClassFiles } from './class-bundle.ts';
 import {
   type BundleFileEntry,
-  type Manifest,
   fileObjectKey,
+  type Manifest,
   manifestObjectKey,
   readManifestUnverified,
   type SigningKey,
@@ -103,7 +103,8 @@ async function writeManifest(
     const body = signManifest(manifest, input.signingKey);
     try {
       if (current.kind === 'found') await input.store.putIfMatch(key, body, current.etag);
-      else if (!(await input.store.putIfAbsent(key, body))) throw new PreconditionFailedError(`${key} appeared`);
+      else if (!(await input.store.putIfAbsent(key, body)))
+        throw new PreconditionFailedError(`${key} appeared`);
     } catch (error) {
       if (error instanceof PreconditionFailedError) continue;
       throw error;
@@ -111,7 +112,9 @@ async function writeManifest(
     await input.store.putIfAbsent(historyObjectKey(hostClass, manifest.serial), body);
     return { outcome: 'published', serial: manifest.serial };
   }
-  throw new PublishError(`the manifest of host class ${hostClass} kept changing; gave up after ${MANIFEST_WRITE_ATTEMPTS} attempts`);
+  throw new PublishError(
+    `the manifest of host class ${hostClass} kept changing; gave up after ${MANIFEST_WRITE_ATTEMPTS} attempts`,
+  );
 }
 
 /** Object key of an earlier manifest, kept so access at a past time can be answered. */

@@ -90,7 +90,9 @@ export class EmbeddedDirectoryStore implements DirectoryStore {
     return this.update((file) => {
       const person = file.people.find((candidate) => candidate.username === username);
       file.people = file.people.filter((candidate) => candidate.username !== username);
-      file.groups = file.groups.filter((group) => !(group.name === username && group.gidNumber === person?.gidNumber));
+      file.groups = file.groups.filter(
+        (group) => !(group.name === username && group.gidNumber === person?.gidNumber),
+      );
       for (const group of file.groups) group.members = group.members.filter((member) => member !== username);
     });
   }
@@ -153,7 +155,8 @@ export class EmbeddedDirectoryStore implements DirectoryStore {
       throw new DirectoryError(`reading the directory file ${this.path} failed`, { cause: error });
     }
     const parsed = fileSchema.safeParse(JSON.parse(text));
-    if (!parsed.success) throw new DirectoryError(`the directory file ${this.path} is malformed`, { cause: parsed.error });
+    if (!parsed.success)
+      throw new DirectoryError(`the directory file ${this.path} is malformed`, { cause: parsed.error });
     return parsed.data;
   }
 
@@ -170,12 +173,14 @@ export class EmbeddedDirectoryStore implements DirectoryStore {
   /** Runs one read-modify-write under the file's queue and replaces the file atomically. */
   private update<T>(change: (file: DirectoryFile) => T): Promise<T> {
     const previous = fileQueues.get(this.path) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(async () => {
-      const file = await this.read();
-      const result = change(file);
-      await writeAtomically(this.path, `${JSON.stringify(file, null, 2)}\n`);
-      return result;
-    });
+    const next = previous
+      .catch(() => undefined)
+      .then(async () => {
+        const file = await this.read();
+        const result = change(file);
+        await writeAtomically(this.path, `${JSON.stringify(file, null, 2)}\n`);
+        return result;
+      });
     fileQueues.set(this.path, next);
     return next;
   }

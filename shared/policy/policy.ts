@@ -10,8 +10,18 @@ export const DEFAULT_BUNDLE_LIFETIME_HOURS = 72;
 const sudoRuleSchema = z
   .object({
     group: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/, 'must be a POSIX group name'),
-    runAs: z.string().regex(/^[A-Za-z0-9_.-]+$|^ALL$/).default('root'),
-    commands: z.array(z.string().min(1).regex(/^[^\n\r,:\\]+$|^ALL$/, 'must be one absolute command or ALL')).min(1),
+    runAs: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+$|^ALL$/)
+      .default('root'),
+    commands: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .regex(/^[^\n\r,:\\]+$|^ALL$/, 'must be one absolute command or ALL'),
+      )
+      .min(1),
     noPassword: z.boolean().default(true),
   })
   .strict();
@@ -24,14 +34,21 @@ const hostClassSchema = z
     shellOverride: z.string().startsWith('/').optional(),
     sudo: z.array(sudoRuleSchema).default([]),
     emergencyKeys: z.boolean().default(false),
-    bundleLifetimeHours: z.number().positive().max(24 * 30).default(DEFAULT_BUNDLE_LIFETIME_HOURS),
+    bundleLifetimeHours: z
+      .number()
+      .positive()
+      .max(24 * 30)
+      .default(DEFAULT_BUNDLE_LIFETIME_HOURS),
   })
   .strict();
 
 const policySchema = z
   .object({
     hostClasses: z
-      .record(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes'), hostClassSchema)
+      .record(
+        z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes'),
+        hostClassSchema,
+      )
       .refine((classes) => Object.keys(classes).length > 0, 'must define at least one host class'),
   })
   .strict();

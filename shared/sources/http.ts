@@ -25,5 +25,9 @@ export function rawBody(request: HttpRequest): Buffer {
 
 /** A JSON error answer; webhook senders log the body, so it names the problem and nothing secret. */
 export function errorResponse(statusCode: number, message: string): HttpResponse {
-  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: message }) };
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ error: message }),
+  };
 }

@@ -91,13 +91,17 @@ export class OktaClient {
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const result = schema.safeParse(value);
-  if (!result.success) throw new SourceError(`Okta returned a malformed ${what}`, false, { cause: result.error });
+  if (!result.success)
+    throw new SourceError(`Okta returned a malformed ${what}`, false, { cause: result.error });
   return result.data;
 }
 
 /** Follows only next links on the same origin, so a forged header cannot send the token elsewhere. */
 function nextLink(header: string | null, orgUrl: string): string | undefined {
-  const match = header?.split(',').find((part) => /rel="next"/.test(part))?.match(/<([^>]+)>/);
+  const match = header
+    ?.split(',')
+    .find((part) => /rel="next"/.test(part))
+    ?.match(/<([^>]+)>/);
   if (!match?.[1]) return undefined;
   const next = new URL(match[1], orgUrl);
   return next.origin === new URL(orgUrl).origin ? `${next.pathname}${next.search}` : undefined;

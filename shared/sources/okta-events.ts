@@ -61,7 +61,9 @@ export interface InboxEntry {
 }
 
 /** Returns why the event is skipped, or undefined when it should reach the inbox. */
-export function skipReason(event: OktaEvent): 'unhandled-type' | 'not-successful' | 'no-user-target' | undefined {
+export function skipReason(
+  event: OktaEvent,
+): 'unhandled-type' | 'not-successful' | 'no-user-target' | undefined {
   if (!HANDLED_EVENT_TYPES.has(event.eventType)) return 'unhandled-type';
   // Okta's samples show SUCCESS; anything else (FAILURE, DENY…) means the change did not happen.
   if (event.outcome?.result && event.outcome.result !== 'SUCCESS') return 'not-successful';

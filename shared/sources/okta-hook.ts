@@ -1,9 +1,15 @@
 // The Okta event hook: verification GET, header-secret check, envelope validation, inbox write.
 
-import { timingSafeEqual, createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Log } from '../log.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
-import { errorResponse, type HttpRequest, type HttpResponse, MAX_WEBHOOK_BODY_BYTES, rawBody } from './http.ts';
+import {
+  errorResponse,
+  type HttpRequest,
+  type HttpResponse,
+  MAX_WEBHOOK_BODY_BYTES,
+  rawBody,
+} from './http.ts';
 import { deliverySchema, inboxKeyOf, skipReason, toInboxEntry } from './okta-events.ts';
 
 export interface OktaHookDeps {
@@ -34,7 +40,8 @@ export async function handleOktaHook(request: HttpRequest, deps: OktaHookDeps): 
   }
   const method = request.method.toUpperCase();
   if (method === 'GET') return answerVerification(request);
-  if (method !== 'POST') return errorResponse(405, `method ${method} is not allowed; Okta sends GET and POST`);
+  if (method !== 'POST')
+    return errorResponse(405, `method ${method} is not allowed; Okta sends GET and POST`);
   return acceptDelivery(request, deps);
 }
 

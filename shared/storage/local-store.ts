@@ -1,7 +1,7 @@
 // A folder that behaves like an S3 bucket: atomic creates, ETags and conditional writes.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, rmdir, link, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { PreconditionFailedError, StorageError } from '../errors.ts';
 import type { GetResult, ObjectStore } from './object-store.ts';
@@ -71,7 +71,9 @@ export class LocalFolderStore implements ObjectStore {
   async list(prefix: string): Promise<string[]> {
     const keys: string[] = [];
     await this.walk(this.root, keys);
-    return keys.filter((key) => key.startsWith(prefix)).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    return keys
+      .filter((key) => key.startsWith(prefix))
+      .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
   }
 
   async delete(key: string): Promise<void> {
@@ -111,7 +113,8 @@ export class LocalFolderStore implements ObjectStore {
         return () => rmdir(lockDir);
       } catch (error) {
         if (!isErrno(error, 'EEXIST')) throw error;
-        if (Date.now() > deadline) throw new StorageError(`timed out waiting for the lock on ${key} in ${this.root}`);
+        if (Date.now() > deadline)
+          throw new StorageError(`timed out waiting for the lock on ${key} in ${this.root}`);
         await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS));
       }
     }

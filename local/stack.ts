@@ -1,0 +1,183 @@
+// The local control plane: the real handlers on embedded defaults, with the Okta double, on 127.0.0.1.
+
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { createOktaHookHandler } from '../functions/okta-hook.ts';
+import type { ClassPublishResult } from '../shared/bundle/publish.ts';
+import { loadConfig } from '../shared/config.ts';
+import { publishAll } from '../shared/control-plane.ts';
+import { applyPendingEntries, directoryChanged } from '../shared/directory/inbox-sync.ts';
+import type { Log } from '../shared/log.ts';
+import { createRuntime, type Runtime } from '../shared/runtime.ts';
+import { MAX_WEBHOOK_BODY_BYTES } from '../shared/sources/http.ts';
+import { type OktaDouble, startOktaDouble } from './okta-double.ts';
+
+export interface LocalStackOptions {
+  /** Folder for the directory file, buckets, parameters and keyring (default `.local`). */
+  dataDir?: string;
+  /** Port for the hook; 0 picks a free one. */
+  port?: number;
+  policyFile?: string;
+  log: Log;
+}
+
+export interface LocalStack {
+  hookUrl: string;
+  hookSecret: string;
+  okta: OktaDouble;
+  runtime: Runtime;
+  dataDir: string;
+  keyringFile: string;
+  bundleDir: string;
+  /** Applies pending inbox entries and publishes when the directory changed; runs serially. */
+  syncNow(): Promise<{ applied: number; failed: number; published: ClassPublishResult[] }>;
+  publishNow(): Promise<ClassPublishResult[]>;
+  close(): Promise<void>;
+}
+
+const HOOK_PATH = '/hooks/okta';
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const dataDir = resolve(options.dataDir ?? '.local');
+  await mkdir(dataDir, { recursive: true });
+  const okta = await startOktaDouble({ stateFile: join(dataDir, 'okta-users.json') });
+  const secrets = await ensureParameters(dataDir, okta.apiToken);
+
+  const config = loadConfig({
+    EMBEDDED_DIRECTORY_FILE: join(dataDir, 'directory.json'),
+    LOCAL_STORE_DIR: join(dataDir, 'buckets'),
+    LOCAL_PARAMETER_FILE: join(dataDir, 'parameters.json'),
+    OKTA_ORG_URL: okta.url,
+    POLICY_FILE: options.policyFile ?? 'config/host-classes.yaml',
+  });
+  const runtime = createRuntime(config);
+  const hook = createOktaHookHandler(() => runtime);
+
+  let queue: Promise<unknown> = Promise.resolve();
+  const serially = <T>(job: () => Promise<T>): Promise<T> => {
+    const next = queue.catch(() => undefined).then(job);
+    queue = next;
+    return next;
+  };
+
+  const publishNow = () => serially(() => publishAll(runtime, options.log));
+  const syncNow = () =>
+    serially(async () => {
+      const store = await runtime.openDirectory();
+      const deps = {
+        inbox: runtime.bucket(config.buckets.inbox),
+        store,
+        okta: await runtime.okta(),
+        settings: { keysAttribute: config.okta.keysAttribute, groupPattern: config.okta.groupPattern },
+        log: options.log,
+      };
+      const { results, failed } = await applyPendingEntries(deps).finally(() => store.close());
+      const published = directoryChanged(results) ? await publishAll(runtime, options.log) : [];
+      return { applied: results.length, failed: failed.length, published };
+    });
+
+  const server = createServer((request, response) => {
+    void serveHook(request, hook).then(
+      (result) => {
+        response.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
+        response.end(result.body ?? '');
+        // Deliveries are applied after the answer, as the S3 event does in AWS.
+        if (request.method === 'POST' && result.statusCode === 200) void syncNow().catch(() => undefined);
+      },
+      () => {
+        response.writeHead(500);
+        response.end();
+      },
+    );
+  });
+  await listen(server, options.port ?? 0);
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    hookUrl: `http://127.0.0.1:${port}${HOOK_PATH}`,
+    hookSecret: secrets.hookSecret,
+    okta,
+    runtime,
+    dataDir,
+    keyringFile: join(dataDir, 'keyring.pem'),
+    bundleDir: join(
+      config.objectStore.kind === 'local' ? config.objectStore.root : '',
+      config.buckets.bundles,
+    ),
+    syncNow,
+    publishNow,
+    async close() {
+      await new Promise((resolveClose) => server.close(resolveClose));
+      server.closeAllConnections();
+      await queue.catch(() => undefined);
+      await okta.close();
+    },
+  };
+}
+
+/** Turns a Node request into the API Gateway HTTP API event the Lambda handler takes. */
+async function serveHook(
+  request: IncomingMessage,
+  hook: ReturnType<typeof createOktaHookHandler>,
+): Promise<APIGatewayProxyStructuredResultV2> {
+  const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+  if (path !== HOOK_PATH) return { statusCode: 404, body: 'not found' };
+
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    // Keep one byte past the limit so the handler still sees the body is too large.
+    if (size <= MAX_WEBHOOK_BODY_BYTES + 1) chunks.push(chunk as Buffer);
+  }
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  const event = {
+    version: '2.0',
+    rawPath: path,
+    headers,
+    requestContext: { http: { method: request.method ?? 'GET', path } },
+    body: Buffer.concat(chunks).toString('base64'),
+    isBase64Encoded: true,
+  } as unknown as APIGatewayProxyEventV2;
+  return (await hook(event, localContext())) as APIGatewayProxyStructuredResultV2;
+}
+
+function localContext() {
+  return { awsRequestId: randomBytes(8).toString('hex'), functionName: 'okta-hook-local' } as never;
+}
+
+/** Creates the parameter file and keyring on first start: hook secret, Okta token, signing key. */
+async function ensureParameters(dataDir: string, oktaToken: string): Promise<{ hookSecret: string }> {
+  const path = join(dataDir, 'parameters.json');
+  const config = loadConfig({ OKTA_ORG_URL: 'http://127.0.0.1' });
+  let values: Record<string, string> = {};
+  if (existsSync(path)) values = JSON.parse(await readFile(path, 'utf8'));
+
+  if (!values[config.signingKeyParameter]) {
+    const pair = generateKeyPairSync('ed25519');
+    values[config.signingKeyParameter] = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    await writeFile(
+      join(dataDir, 'keyring.pem'),
+      pair.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    );
+  }
+  values[config.okta.hookSecretParameter] ??= `Bearer ${randomBytes(24).toString('base64url')}`;
+  values[config.okta.apiTokenParameter] = oktaToken;
+  await writeFile(path, `${JSON.stringify(values, null, 2)}\n`, { mode: 0o600 });
+  return { hookSecret: values[config.okta.hookSecretParameter] as string };
+}
+
+function listen(server: Server, port: number): Promise<void> {
+  return new Promise((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolveListen());
+  });
+}

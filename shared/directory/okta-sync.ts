@@ -1,0 +1,148 @@
+// Reconcile, don't replay: make one person's directory entry match what Okta says now.
+
+import { POSIX_NAME } from '../bundle/nss-maps.ts';
+import { parseAuthorizedKey } from '../bundle/ssh-key.ts';
+import type { Log } from '../log.ts';
+import type { OktaClient, OktaUser } from '../sources/okta-api.ts';
+import type { DirectoryStore, Person, PersonStatus } from './model.ts';
+import { resolveUsername } from './username.ts';
+
+/** Okta statuses in which a person keeps access. STAGED people have not been activated yet. */
+const ACTIVE_OKTA_STATUSES = new Set(['ACTIVE', 'PROVISIONED', 'PASSWORD_EXPIRED', 'LOCKED_OUT', 'RECOVERY']);
+
+export interface OktaSyncSettings {
+  /** Profile attribute holding SSH keys: a string array, or a string with one key per line. */
+  keysAttribute: string;
+  /** Okta groups whose names match become POSIX groups; others are ignored. */
+  groupPattern: RegExp;
+}
+
+export interface OktaSyncDeps {
+  okta: Pick<OktaClient, 'getUser' | 'getUserGroups'>;
+  store: DirectoryStore;
+  settings: OktaSyncSettings;
+  log: Log;
+}
+
+/** What a reconcile changed, for the audit record and the decision to publish. */
+export interface SyncOutcome {
+  action: 'created' | 'updated' | 'deleted' | 'unchanged' | 'skipped';
+  username?: string;
+  changes: string[];
+}
+
+/** Reads the user and their groups from Okta and applies the difference to the directory. */
+export async function syncOktaUser(userId: string, deps: OktaSyncDeps): Promise<SyncOutcome> {
+  const { store } = deps;
+  const existing = await store.findPersonBySourceId(userId);
+  const user = await deps.okta.getUser(userId);
+
+  if (!user) {
+    if (!existing) return { action: 'skipped', changes: ['not in Okta or the directory'] };
+    await store.deletePerson(existing.username);
+    return { action: 'deleted', username: existing.username, changes: ['person'] };
+  }
+
+  const status: PersonStatus = ACTIVE_OKTA_STATUSES.has(user.status) ? 'active' : 'disabled';
+  // Never create someone who cannot log in: a STAGED or deactivated user appears once activated.
+  if (!existing && status === 'disabled')
+    return { action: 'skipped', changes: [`Okta status ${user.status}`] };
+
+  const desired = {
+    displayName: displayNameOf(user),
+    email: user.profile.email,
+    status,
+    // A disabled person keeps no key in the directory, so no bundle or reader can hand one out.
+    sshPublicKeys: status === 'active' ? keysOf(user, deps) : [],
+  };
+  const groups = status === 'active' ? await groupsOf(userId, deps) : [];
+
+  if (!existing) {
+    const username = await resolveUsername(
+      user.profile.login,
+      userId,
+      async (name) => (await store.findPerson(name)) !== undefined,
+    );
+    const person = await store.createPerson({ username, sourceId: userId, ...desired });
+    const changes = ['person', ...(await applyGroups(person, groups, deps))];
+    return { action: 'created', username, changes };
+  }
+
+  const changes = changedFields(existing, desired);
+  if (changes.length > 0) await store.updatePerson(existing.username, desired);
+  changes.push(...(await applyGroups(existing, groups, deps)));
+  return { action: changes.length > 0 ? 'updated' : 'unchanged', username: existing.username, changes };
+}
+
+function displayNameOf(user: OktaUser): string {
+  const profile = user.profile as Record<string, unknown>;
+  if (typeof profile.displayName === 'string' && profile.displayName.trim()) return profile.displayName;
+  const parts = [profile.firstName, profile.lastName].filter(
+    (part) => typeof part === 'string' && part.trim(),
+  );
+  return parts.length > 0 ? parts.join(' ') : user.profile.login;
+}
+
+/** Splits values on line breaks and keeps each valid key once; an invalid key is skipped and logged. */
+function keysOf(user: OktaUser, deps: OktaSyncDeps): string[] {
+  const value = (user.profile as Record<string, unknown>)[deps.settings.keysAttribute];
+  const values = Array.isArray(value) ? value : typeof value === 'string' ? [value] : [];
+  const keys: string[] = [];
+  for (const text of values) {
+    if (typeof text !== 'string') continue;
+    for (const line of text.split(/\r\n|\r|\n/)) {
+      if (line.trim() === '') continue;
+      try {
+        const key = parseAuthorizedKey(line).line;
+        if (!keys.includes(key)) keys.push(key);
+      } catch (error) {
+        deps.log.warn('ssh key skipped', {
+          userId: user.id,
+          reason: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }
+  }
+  return keys;
+}
+
+async function groupsOf(userId: string, deps: OktaSyncDeps): Promise<string[]> {
+  const names = new Set<string>();
+  for (const group of await deps.okta.getUserGroups(userId)) {
+    if (!deps.settings.groupPattern.test(group.profile.name)) continue;
+    const name = posixGroupName(group.profile.name);
+    if (POSIX_NAME.test(name)) names.add(name);
+    else deps.log.warn('group skipped', { group: group.profile.name, reason: 'no valid POSIX name' });
+  }
+  return [...names];
+}
+
+/** Lower-cases an Okta group name and replaces each run of other characters with `-`. */
+export function posixGroupName(oktaName: string): string {
+  return oktaName
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+}
+
+/** Makes the person's memberships equal `wanted`; the user-private group is never touched. */
+async function applyGroups(person: Person, wanted: string[], deps: OktaSyncDeps): Promise<string[]> {
+  const current = (await deps.store.groupsOf(person.username)).filter((name) => name !== person.username);
+  const changes: string[] = [];
+  for (const name of wanted.filter((group) => !current.includes(group))) {
+    await deps.store.ensureGroup(name);
+    await deps.store.addMember(name, person.username);
+    changes.push(`+group ${name}`);
+  }
+  for (const name of current.filter((group) => !wanted.includes(group))) {
+    await deps.store.removeMember(name, person.username);
+    changes.push(`-group ${name}`);
+  }
+  return changes;
+}
+
+function changedFields(person: Person, desired: Partial<Person>): string[] {
+  return (Object.keys(desired) as (keyof Person)[]).filter(
+    (field) => JSON.stringify(person[field] ?? null) !== JSON.stringify(desired[field] ?? null),
+  );
+}

@@ -1,0 +1,100 @@
+// Builds the clients an entry point needs from the configuration, once per cold start.
+
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { keyIdOf, type SigningKey } from './bundle/manifest.ts';
+import type { Config } from './config.ts';
+import { EmbeddedDirectoryStore } from './directory/embedded-store.ts';
+import type { DirectoryStore } from './directory/model.ts';
+import { ConfigError } from './errors.ts';
+import { FileParameterReader, type ParameterReader, SsmParameterReader } from './parameters.ts';
+import { type Policy, parsePolicy } from './policy/policy.ts';
+import { OktaClient } from './sources/okta-api.ts';
+import { LocalFolderStore } from './storage/local-store.ts';
+import type { ObjectStore } from './storage/object-store.ts';
+
+export interface Runtime {
+  config: Config;
+  parameters: ParameterReader;
+  /** The store of one bucket: a folder under LOCAL_STORE_DIR locally, the S3 bucket in deployment. */
+  bucket(name: string): ObjectStore;
+  /** Opens the directory; the caller closes it. */
+  openDirectory(): Promise<DirectoryStore>;
+  okta(): Promise<OktaClient>;
+  policy(): Promise<Policy>;
+  signingKey(): Promise<SigningKey>;
+}
+
+export interface RuntimeOverrides {
+  parameters?: ParameterReader;
+  bucket?: (name: string) => ObjectStore;
+  openDirectory?: () => Promise<DirectoryStore>;
+}
+
+/** Creates the runtime; overrides let tests and the local control plane swap any client. */
+export function createRuntime(config: Config, overrides: RuntimeOverrides = {}): Runtime {
+  const parameters =
+    overrides.parameters ??
+    (config.parameters.kind === 'file'
+      ? new FileParameterReader(config.parameters.path)
+      : new SsmParameterReader());
+  const buckets = new Map<string, ObjectStore>();
+
+  return {
+    config,
+    parameters,
+    bucket(name) {
+      let store = buckets.get(name);
+      if (!store) {
+        store = overrides.bucket?.(name) ?? defaultBucket(config, name);
+        buckets.set(name, store);
+      }
+      return store;
+    },
+    openDirectory: overrides.openDirectory ?? (() => openDefaultDirectory(config)),
+    async okta() {
+      const apiToken = await parameters.get(config.okta.apiTokenParameter);
+      return new OktaClient({ orgUrl: config.okta.orgUrl, apiToken });
+    },
+    async policy() {
+      const text = await readFile(config.policyFile, 'utf8').catch((error: unknown) => {
+        throw new ConfigError(`reading the policy file ${config.policyFile} failed`, { cause: error });
+      });
+      return parsePolicy(text, config.policyFile);
+    },
+    async signingKey() {
+      return signingKeyFromPem(await parameters.get(config.signingKeyParameter), config.signingKeyParameter);
+    },
+  };
+}
+
+/** Reads an Ed25519 private key in PKCS#8 PEM; the key id is derived from its public half. */
+export function signingKeyFromPem(pem: string, source: string): SigningKey {
+  let privateKey: ReturnType<typeof createPrivateKey>;
+  try {
+    privateKey = createPrivateKey(pem);
+  } catch (error) {
+    throw new ConfigError(`${source} does not hold a PEM private key`, { cause: error });
+  }
+  if (privateKey.asymmetricKeyType !== 'ed25519')
+    throw new ConfigError(`${source} holds a key that is not Ed25519`);
+  return { keyId: keyIdOf(createPublicKey(privateKey)), privateKey };
+}
+
+function defaultBucket(config: Config, name: string): ObjectStore {
+  if (config.objectStore.kind === 'local') return new LocalFolderStore(join(config.objectStore.root, name));
+  // TODO(#5): wire the S3 object store here once it lands.
+  throw new ConfigError('OBJECT_STORE=s3 is not wired yet');
+}
+
+async function openDefaultDirectory(config: Config): Promise<DirectoryStore> {
+  if (config.directory.kind === 'embedded') {
+    return new EmbeddedDirectoryStore(config.directory.file, {
+      firstUidNumber: config.firstUidNumber,
+      firstGidNumber: config.firstGidNumber,
+    });
+  }
+  // TODO(#3): wire the LDAP store here once it lands.
+  throw new ConfigError('DIRECTORY_STORE=ldap is not wired yet');
+}
