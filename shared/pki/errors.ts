@@ -1,0 +1,20 @@
+// Errors of certificate issuance, checks and the SSM certificate store.
+
+import { FleetLoginError } from '../errors.ts';
+
+/** Which check a certificate failed before it could be stored or installed. */
+export type CertificateCheck = 'format' | 'key-match' | 'chain' | 'validity' | 'usage';
+
+/** A certificate or key failed a check; the message names the certificate, never the key. */
+export class CertificateError extends FleetLoginError {
+  constructor(
+    readonly check: CertificateCheck,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** A read or write of SSM Parameter Store failed; the message names the parameter. */
+export class CertificateStoreError extends FleetLoginError {}
