@@ -1,0 +1,192 @@
+// Installs a verified bundle as a new generation folder and makes it live with one atomic rename.
+//
+// Layout under <root>/var/lib/fleet-login: generations/<serial>-<hash>/ holds every file and the
+// signed manifest; `current` links to one generation; /etc/passwd.cache and the other host paths
+// link through `current`. A crash at any step leaves `current` at the old or the new generation,
+// both complete, because nothing visible changes before the single rename of `current`.
+
+import { execFile } from 'node:child_process';
+import { access, constants, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { BundleFileName, Manifest } from '../shared/bundle/manifest.ts';
+import { BundleRejectedError } from '../shared/errors.ts';
+import { type FileOwnership, replaceWithSymlink, syncFolder, writeNewFileSynced } from './durable-fs.ts';
+import { type AgentLayout, MANIFEST_FILE } from './layout.ts';
+import { ensureLinks, removeLinksExcept } from './links.ts';
+import type { Logger } from './log.ts';
+import { payloadDigest } from './state.ts';
+
+export const DEFAULT_VISUDO_PATH = '/usr/sbin/visudo';
+
+/** Named steps, logged as they start, so a fault-injection test can stop the agent at each one. */
+export type InstallStep =
+  | 'stage'
+  | 'check-sudoers'
+  | 'publish-generation'
+  | 'unlink-removed'
+  | 'swap'
+  | 'link'
+  | 'prune';
+
+export interface InstallRequest {
+  layout: AgentLayout;
+  /** The signed manifest object exactly as fetched. */
+  envelope: Buffer;
+  manifest: Manifest;
+  payload: string;
+  files: ReadonlyMap<BundleFileName, Buffer>;
+  /** Generation folder name of the live bundle, kept as the previous generation. */
+  previousGeneration: string | undefined;
+}
+
+export interface InstallOptions {
+  log: Logger;
+  visudoPath?: string;
+  onStep?: (step: InstallStep) => void | Promise<void>;
+}
+
+/** Creates the generation, swaps `current` to it, updates links and prunes old generations. */
+export async function installBundle(
+  request: InstallRequest,
+  options: InstallOptions,
+): Promise<{ generation: string }> {
+  const { layout, manifest } = request;
+  const step = async (name: InstallStep) => {
+    options.log.info('install step', { phase: 'install', step: name, serial: manifest.serial });
+    await options.onStep?.(name);
+  };
+  const generation = `${manifest.serial}-${payloadDigest(request.payload)}`;
+  if (generation === request.previousGeneration) throw new Error(`generation ${generation} is already live`);
+
+  await step('stage');
+  const staging = await stageGeneration(request);
+
+  await step('check-sudoers');
+  const linked = new Set(request.files.keys());
+  if (request.files.has('sudoers')) {
+    const usable = await checkSudoers(join(staging, 'sudoers'), options, staging);
+    if (!usable) linked.delete('sudoers');
+  }
+
+  await step('publish-generation');
+  const folder = join(layout.generations, generation);
+  await rm(folder, { recursive: true, force: true });
+  await rename(staging, folder);
+  await syncFolder(layout.generations);
+
+  // Links valid for both generations are made now; links to files the new bundle lacks go now
+  // too, because after the swap they would dangle. Dropping a sudoers link early fails closed.
+  await step('unlink-removed');
+  await removeLinksExcept(layout, linked);
+  const installedBefore = await namesIn(layout, request.previousGeneration);
+  await ensureLinks(
+    layout,
+    [...linked].filter((name) => installedBefore.has(name)),
+  );
+
+  await step('swap');
+  await replaceWithSymlink(layout.current, `generations/${generation}`);
+
+  await step('link');
+  await ensureLinks(layout, linked);
+
+  await step('prune');
+  await pruneGenerations(layout, new Set([generation, request.previousGeneration ?? '']));
+  return { generation };
+}
+
+/** Modes and owners the host expects: shadow is readable by the shadow group only, sudoers by root. */
+function ownershipOf(name: BundleFileName | typeof MANIFEST_FILE, shadowGid: number): FileOwnership {
+  if (name === 'shadow.cache' || name === 'shadow.cache.ixname')
+    return { mode: 0o640, uid: 0, gid: shadowGid };
+  if (name === 'sudoers') return { mode: 0o440, uid: 0, gid: 0 };
+  return { mode: 0o644, uid: 0, gid: 0 };
+}
+
+/**
+ * Writes every file into a fresh staging folder and fsyncs it. Nothing refers to the folder yet,
+ * so files go straight to their final names. Caches come before index files, so each index's
+ * mtime is at least its cache's and libnss-cache trusts the index; the manifest comes last.
+ */
+async function stageGeneration(request: InstallRequest): Promise<string> {
+  const { layout } = request;
+  await mkdir(layout.generations, { recursive: true, mode: 0o755 });
+  const staging = join(layout.generations, `.staging-${process.pid}-${Date.now()}`);
+  await mkdir(staging, { mode: 0o755 });
+
+  const shadowGid = await shadowGroupId(layout.root);
+  const names = [...request.files.keys()];
+  const ordered = [...names.filter((name) => !isIndex(name)), ...names.filter(isIndex)];
+  for (const name of ordered) {
+    await writeNewFileSynced(
+      join(staging, name),
+      request.files.get(name) as Buffer,
+      ownershipOf(name, shadowGid),
+    );
+  }
+  await writeNewFileSynced(
+    join(staging, MANIFEST_FILE),
+    request.envelope,
+    ownershipOf(MANIFEST_FILE, shadowGid),
+  );
+  await syncFolder(staging);
+  return staging;
+}
+
+function isIndex(name: BundleFileName): boolean {
+  return name.includes('.ix');
+}
+
+/**
+ * Runs `visudo -cf` on the staged drop-in. A drop-in that fails rejects the whole bundle. Without
+ * visudo, sudo is not installed, so the drop-in stays unlinked and a warning is logged.
+ */
+async function checkSudoers(path: string, options: InstallOptions, staging: string): Promise<boolean> {
+  const visudo = options.visudoPath ?? DEFAULT_VISUDO_PATH;
+  try {
+    await access(visudo, constants.X_OK);
+  } catch {
+    options.log.warn('visudo not found; the sudoers drop-in is not installed', { phase: 'install', visudo });
+    return false;
+  }
+  try {
+    await promisify(execFile)(visudo, ['-c', '-q', '-f', path]);
+    return true;
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    const output = (error as { stderr?: string }).stderr?.trim() ?? '';
+    throw new BundleRejectedError('format', `the sudoers drop-in failed visudo -cf: ${output}`, {
+      cause: error,
+    });
+  }
+}
+
+/** Returns the gid of the `shadow` group from the root's /etc/group, or 0 when there is none. */
+async function shadowGroupId(root: string): Promise<number> {
+  let text: string;
+  try {
+    text = await readFile(join(root, 'etc/group'), 'utf8');
+  } catch {
+    return 0;
+  }
+  const line = text.split('\n').find((entry) => entry.startsWith('shadow:'));
+  const gid = Number(line?.split(':')[2]);
+  return Number.isInteger(gid) ? gid : 0;
+}
+
+async function namesIn(layout: AgentLayout, generation: string | undefined): Promise<Set<string>> {
+  if (!generation) return new Set();
+  try {
+    return new Set(await readdir(join(layout.generations, generation)));
+  } catch {
+    return new Set();
+  }
+}
+
+/** Deletes every generation and leftover staging folder except the live and the previous one. */
+async function pruneGenerations(layout: AgentLayout, keep: ReadonlySet<string>): Promise<void> {
+  for (const entry of await readdir(layout.generations)) {
+    if (!keep.has(entry)) await rm(join(layout.generations, entry), { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,173 @@
+// A real OpenSSH server inside a host namespace, on a free 127.0.0.1 port, plus an ssh client helper.
+
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { type HostNamespace, type RunResult, stopProcess } from './host-namespace.ts';
+
+const READY_TIMEOUT_MS = 5_000;
+const READY_POLL_MS = 50;
+const BIND_ATTEMPTS = 5;
+
+export interface SshdOptions {
+  /** Full AuthorizedKeysCommand line, e.g. `/usr/bin/node /tmp/…/agent.mjs authorized-keys %u`. */
+  authorizedKeysCommand: string;
+  authorizedKeysCommandUser?: string;
+  /** More sshd_config lines, appended as given. */
+  extraConfig?: readonly string[];
+}
+
+export interface RunningSshd {
+  port: number;
+  /** Everything sshd wrote to stderr so far (it runs with -e, so this is its log). */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+export interface SshKey {
+  privateKeyPath: string;
+  /** The OpenSSH public key line. */
+  publicKey: string;
+}
+
+/** Creates an Ed25519 key pair without a passphrase in `folder` (private key mode 0600). */
+export async function createSshKey(folder: string, name: string, comment = name): Promise<SshKey> {
+  await mkdir(folder, { recursive: true, mode: 0o755 });
+  const privateKeyPath = join(folder, name);
+  await promisify(execFile)('ssh-keygen', [
+    '-q',
+    '-t',
+    'ed25519',
+    '-N',
+    '',
+    '-C',
+    comment,
+    '-f',
+    privateKeyPath,
+  ]);
+  return { privateKeyPath, publicKey: (await readFile(`${privateKeyPath}.pub`, 'utf8')).trim() };
+}
+
+/**
+ * Copies the built agent into the scratch folder, mode 0644 in a 0755 folder, so that sshd's
+ * AuthorizedKeysCommandUser (nobody) can read it. Returns the AuthorizedKeysCommand line; sshd
+ * checks the ownership of /usr/bin/node and its parents only, not of the script.
+ */
+export async function installAgentForSshd(host: HostNamespace, bundlePath: string): Promise<string> {
+  const folder = join(host.scratch, 'agent');
+  await mkdir(folder, { recursive: true, mode: 0o755 });
+  const scriptPath = join(folder, 'fleet-login-agent.mjs');
+  await copyFile(bundlePath, scriptPath);
+  return `/usr/bin/node ${scriptPath} authorized-keys %u`;
+}
+
+/** Starts `/usr/sbin/sshd -D -e` in the namespace and waits until it listens. */
+export async function startSshd(host: HostNamespace, options: SshdOptions): Promise<RunningSshd> {
+  const folder = join(host.scratch, `sshd-${randomBytes(4).toString('hex')}`);
+  await mkdir(folder, { mode: 0o755 });
+  const hostKey = await createSshKey(folder, 'host_ed25519_key');
+  const configPath = join(folder, 'sshd_config');
+  await writeFile(configPath, sshdConfig(hostKey.privateKeyPath, options), { mode: 0o644 });
+
+  for (let attempt = 1; ; attempt += 1) {
+    const port = await freePort();
+    const sshd = host.spawn('/usr/sbin/sshd', ['-D', '-e', '-f', configPath, '-p', String(port)]);
+    let log = '';
+    sshd.stderr?.on('data', (chunk: Buffer) => {
+      log += chunk.toString();
+    });
+    const running: RunningSshd = { port, log: () => log, stop: () => stopProcess(sshd) };
+    const outcome = await waitForListening(
+      () => log,
+      () => sshd.exitCode !== null || sshd.signalCode !== null,
+      port,
+    );
+    if (outcome === 'listening') return running;
+    await running.stop();
+    // Another process took the port between freePort() and the bind: pick a new one.
+    if (outcome === 'port-taken' && attempt < BIND_ATTEMPTS) continue;
+    throw new Error(`sshd did not start on 127.0.0.1 port ${port} (${outcome}):\n${log}`);
+  }
+}
+
+/** Runs `ssh … USER@127.0.0.1 COMMAND` inside the namespace with key authentication only. */
+export function sshCommand(
+  host: HostNamespace,
+  options: { user: string; port: number; key: SshKey; command: string },
+): Promise<RunResult> {
+  return host.run('ssh', [
+    '-n',
+    '-F',
+    '/dev/null',
+    '-i',
+    options.key.privateKeyPath,
+    '-p',
+    String(options.port),
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'UserKnownHostsFile=/dev/null',
+    '-o',
+    'LogLevel=ERROR',
+    '-o',
+    'ConnectTimeout=10',
+    `${options.user}@127.0.0.1`,
+    options.command,
+  ]);
+}
+
+function sshdConfig(hostKeyPath: string, options: SshdOptions): string {
+  const lines = [
+    'ListenAddress 127.0.0.1',
+    `HostKey ${hostKeyPath}`,
+    // Without this sshd -D writes /run/sshd.pid; /run is a tmpfs here, but say so explicitly.
+    'PidFile none',
+    'UsePAM yes',
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'PubkeyAuthentication yes',
+    'AuthorizedKeysFile none',
+    `AuthorizedKeysCommand ${options.authorizedKeysCommand}`,
+    `AuthorizedKeysCommandUser ${options.authorizedKeysCommandUser ?? 'nobody'}`,
+    'PrintMotd no',
+    // The readiness line "Server listening on …" is logged at INFO, so the level must not go lower.
+    'LogLevel VERBOSE',
+    ...(options.extraConfig ?? []),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+async function waitForListening(
+  log: () => string,
+  exited: () => boolean,
+  port: number,
+): Promise<'listening' | 'port-taken' | 'exited' | 'timed out'> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (log().includes(`Server listening on 127.0.0.1 port ${port}.`)) return 'listening';
+    if (exited()) return log().includes('Address already in use') ? 'port-taken' : 'exited';
+    await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
+  }
+  return 'timed out';
+}
+
+/** Asks the kernel for a free port on 127.0.0.1 and releases it. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
