@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // Integration tests start real slapd and sshd processes; two cores cannot run many at once.
+    globalSetup: ['test/setup/prerequisites.ts'],
+    // Integration tests start real slapd and sshd processes; the CI machine has two cores.
     maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 60_000,

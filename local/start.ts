@@ -15,7 +15,7 @@ async function main(): Promise<void> {
 
   const agentLines = [...configs].map(
     ([hostClass, path]) =>
-      `  node dist/fleet-login-agent.mjs sync --config ${path}    # host class ${hostClass}`,
+      `  node dist/fleet-login-agent.mjs --config ${path} sync    # host class ${hostClass}`,
   );
   console.log(
     [
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
       '',
       'Install a host class\'s bundle into a local folder (run "npm run build:agent" once first):',
       ...agentLines,
-      '  node dist/fleet-login-agent.mjs authorized-keys ana.lopez --config .local/agent/general.json',
+      '  node dist/fleet-login-agent.mjs --root .local/hosts/general authorized-keys ana.lopez',
       '',
       'Play the sample lifecycle with "npm run demo" in another terminal. Stop with Ctrl-C.',
     ].join('\n'),
