@@ -82,7 +82,9 @@ async function step(
     const line = passwd.split('\n').find((entry) => entry.startsWith('jane.doe:'));
     let keys = '';
     await agent(['--root', root, 'authorized-keys', 'jane.doe'], {
-      stdout: (text) => void (keys += text),
+      stdout: (text) => {
+        keys += text;
+      },
       stderr: () => {},
     });
     const groups = (await readText(join(root, 'etc/group.cache')))
