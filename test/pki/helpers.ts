@@ -38,6 +38,8 @@ export class FakeSsm {
   readonly actions = new Set<string>();
   /** When set, the PutParameter call with this 1-based number throws SimulatedCrash and stores nothing. */
   crashAtPut: number | undefined;
+  /** When set, the PutParameter call that writes `name` for the `count`-th time stores it, then throws SimulatedCrash. */
+  crashAfterWrite: { name: string; count: number } | undefined;
   private readonly mock = mockClient(this.client);
 
   constructor() {
@@ -105,6 +107,11 @@ export class FakeSsm {
     entry.type = input.Type ?? entry.type;
     entry.versions.push(input.Value ?? '');
     this.parameters.set(name, entry);
+    const writes = this.puts.filter((put) => put.Name === name).length;
+    if (this.crashAfterWrite?.name === name && this.crashAfterWrite.count === writes) {
+      this.crashAfterWrite = undefined;
+      throw new SimulatedCrash(`simulated crash after PutParameter ${name}`);
+    }
     return { Version: entry.versions.length, Tier: 'Standard', $metadata: {} };
   }
 }

@@ -337,7 +337,7 @@ describe('rotateCertificates', () => {
 });
 
 describe('rotateCertificates after a crash', () => {
-  const scenarios = [
+  const scenarios: { name: string; env: Record<string, string>; prepare: number; advanceDays: number }[] = [
     { name: 'bootstrap', env: {}, prepare: 0, advanceDays: 0 },
     { name: 'leaf renewal', env: {}, prepare: 1, advanceDays: 61 },
     {
