@@ -1,0 +1,109 @@
+// One bound ldapts connection per store operation: TLS material read fresh, timeouts set, unbound in finally.
+
+import type { ConnectionOptions } from 'node:tls';
+import { Client, ResultCodeError } from 'ldapts';
+import { ConfigError, DirectoryError, errorMessage } from '../errors.ts';
+
+/** PEM strings for mutual TLS. `ca` replaces Node's bundled roots. */
+export interface TlsMaterial {
+  ca: string | string[];
+  cert: string;
+  key: string;
+  /** Name checked against the server certificate, when it differs from the URL's host. */
+  servername?: string;
+}
+
+/** TLS material, or a function returning it, called for every new connection so a rotated certificate is used. */
+export type TlsSource = TlsMaterial | (() => TlsMaterial | Promise<TlsMaterial>);
+
+export interface ConnectionSettings {
+  /** `ldaps://host:port`, or `ldap://host:port` with `startTls`. */
+  url: string;
+  startTls?: boolean;
+  bindDn: string;
+  /** Never logged and never part of an error message. */
+  bindPassword: string;
+  tls: TlsSource;
+  timeoutMs: number;
+  connectTimeoutMs: number;
+}
+
+/** The server as error messages name it: the URL without credentials or path. */
+export function serverName(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}`;
+  } catch {
+    return url;
+  }
+}
+
+/** Opens connections to one server; each `run` gets its own bound client and unbinds it afterwards. */
+export class LdapConnector {
+  readonly server: string;
+
+  constructor(private readonly settings: ConnectionSettings) {
+    this.server = serverName(settings.url);
+    // slapd's TLSVerifyClient does not apply to plain ldap://, so such a link would carry the bind password in clear.
+    if (settings.url.startsWith('ldap://') && !settings.startTls) {
+      throw new ConfigError(
+        `LDAP URL ${this.server} is plain ldap:// without StartTLS; use ldaps:// or enable StartTLS`,
+      );
+    }
+  }
+
+  /**
+   * Connects, binds and runs `work`. Any failure becomes a DirectoryError that says what was being
+   * done (`action`, naming the DN or base) and on which server; DirectoryErrors from `work` pass as they are.
+   */
+  async run<T>(action: string, work: (client: Client) => Promise<T>): Promise<T> {
+    let client: Client | undefined;
+    try {
+      const tlsOptions = await this.tlsOptions();
+      const secure = !this.settings.startTls;
+      client = new Client({
+        url: this.settings.url,
+        timeout: this.settings.timeoutMs,
+        connectTimeout: this.settings.connectTimeoutMs,
+        ...(secure ? { tlsOptions } : {}),
+      });
+      if (this.settings.startTls) await client.startTLS(tlsOptions);
+      await client.bind(this.settings.bindDn, this.settings.bindPassword);
+      return await work(client);
+    } catch (error) {
+      throw this.wrap(action, error);
+    } finally {
+      // A failed unbind (server gone, timeout) must not hide the operation's own outcome.
+      await client?.unbind().catch(() => undefined);
+    }
+  }
+
+  /** Wraps a foreign error once, naming the action and the server; DirectoryErrors are returned unchanged. */
+  wrap(action: string, error: unknown): DirectoryError {
+    if (error instanceof DirectoryError) return error;
+    return new DirectoryError(`${action} on ${this.server} failed: ${describeLdapError(error)}`, {
+      cause: error,
+    });
+  }
+
+  private async tlsOptions(): Promise<ConnectionOptions> {
+    const source = this.settings.tls;
+    const material = typeof source === 'function' ? await source() : source;
+    return {
+      ca: material.ca,
+      cert: material.cert,
+      key: material.key,
+      minVersion: 'TLSv1.2',
+      ...(material.servername ? { servername: material.servername } : {}),
+    };
+  }
+}
+
+/** A short reason for an ldapts or socket error, without ldapts's long standard texts. */
+export function describeLdapError(error: unknown): string {
+  if (error instanceof ResultCodeError) {
+    const detail = error.message.split('Code:')[0]?.trim();
+    return `LDAP result ${error.code} (${error.name})${detail && detail.length < 200 ? `: ${detail}` : ''}`;
+  }
+  return errorMessage(error);
+}

@@ -1,0 +1,399 @@
+// The LDAP directory store: DirectoryStore over ldapts, one mutually authenticated connection per operation.
+
+import { AlreadyExistsError, type Client, type Entry, NoSuchObjectError } from 'ldapts';
+import { POSIX_NAME } from '../bundle/nss-maps.ts';
+import { DirectoryError, ValidationError } from '../errors.ts';
+import {
+  FIRST_GID_NUMBER,
+  FIRST_UID_NUMBER,
+  LDAP_CONNECT_TIMEOUT_MS,
+  LDAP_PAGE_SIZE,
+  LDAP_TIMEOUT_MS,
+  type MemberMode,
+} from './ldap-config.ts';
+import { LdapConnector, type TlsSource } from './ldap-connection.ts';
+import { allocateNumber, type CounterSettings } from './ldap-counter.ts';
+import {
+  allValues,
+  DEFAULT_ATTRIBUTES,
+  DEFAULT_OBJECT_CLASSES,
+  daysSinceEpoch,
+  firstRdn,
+  firstValue,
+  integerValue,
+  type LdapAttributeNames,
+  type LdapObjectClasses,
+  newPersonAttributes,
+  PRIVATE_GROUP_DESCRIPTION,
+  personAttributes,
+  personFromEntry,
+} from './ldap-entries.ts';
+import { findGroupEntry, findPersonEntry, type LookupSettings } from './ldap-lookup.ts';
+import {
+  addMemberValue,
+  groupsListing,
+  MEMBER_ATTRIBUTES,
+  type MemberIdentity,
+  memberAttributeFor,
+  removeMemberValues,
+} from './ldap-members.ts';
+import { personChanges } from './ldap-person-changes.ts';
+import { readSnapshot, type SnapshotSettings } from './ldap-snapshot.ts';
+import type { DirectorySnapshot, DirectoryStore, Group, NewPerson, Person, PersonChanges } from './model.ts';
+
+/** Everything the store needs, as plain values, so tests and the config loader pass them the same way. */
+export interface LdapStoreOptions {
+  /** `ldaps://host:port`, or `ldap://host:port` with `startTls: true`. */
+  url: string;
+  startTls?: boolean;
+  bindDn: string;
+  /** The resolved bind password; never logged and never part of an error. */
+  bindPassword: string;
+  /** CA, client certificate and key (and optionally servername), or a function returning them per connection. */
+  tls: TlsSource;
+  bases: { people: string; groups: string };
+  /** Entry holding the next free uidNumber and gidNumber; created when missing. */
+  counterDn: string;
+  timeoutMs?: number;
+  connectTimeoutMs?: number;
+  pageSize?: number;
+  memberMode?: MemberMode;
+  attributes?: Partial<LdapAttributeNames>;
+  objectClasses?: Partial<LdapObjectClasses>;
+  firstUidNumber?: number;
+  firstGidNumber?: number;
+  /** Clock for "today" in the shadowExpire rule and for snapshot times. */
+  now?: () => Date;
+  /** Receives entries a snapshot leaves out; the default writes one JSON line to stderr. */
+  onSkippedEntry?: (dn: string, reason: string) => void;
+}
+
+export class LdapStore implements DirectoryStore {
+  private readonly connector: LdapConnector;
+  private readonly names: LdapAttributeNames;
+  private readonly classes: LdapObjectClasses;
+  private readonly lookup: LookupSettings;
+  private readonly counter: CounterSettings;
+  private readonly snapshotSettings: SnapshotSettings;
+  private readonly memberMode: MemberMode;
+  private readonly now: () => Date;
+  private closed = false;
+
+  constructor(private readonly options: LdapStoreOptions) {
+    const timeoutMs = options.timeoutMs ?? LDAP_TIMEOUT_MS;
+    this.connector = new LdapConnector({
+      ...options,
+      timeoutMs,
+      connectTimeoutMs: options.connectTimeoutMs ?? LDAP_CONNECT_TIMEOUT_MS,
+    });
+    this.names = { ...DEFAULT_ATTRIBUTES, ...options.attributes };
+    this.classes = { ...DEFAULT_OBJECT_CLASSES, ...options.objectClasses };
+    this.memberMode = options.memberMode ?? 'auto';
+    this.now = options.now ?? (() => new Date());
+    const server = this.connector.server;
+    const pageSize = options.pageSize ?? LDAP_PAGE_SIZE;
+    this.lookup = {
+      server,
+      peopleBase: options.bases.people,
+      groupsBase: options.bases.groups,
+      usernameAttribute: this.names.username,
+      groupNameAttribute: this.names.groupName,
+    };
+    this.counter = {
+      server,
+      counterDn: options.counterDn,
+      objectClasses: this.classes.counter,
+      first: {
+        uidNumber: options.firstUidNumber ?? FIRST_UID_NUMBER,
+        gidNumber: options.firstGidNumber ?? FIRST_GID_NUMBER,
+      },
+      peopleBase: options.bases.people,
+      groupsBase: options.bases.groups,
+      pageSize,
+    };
+    this.snapshotSettings = {
+      server,
+      peopleBase: options.bases.people,
+      groupsBase: options.bases.groups,
+      pageSize,
+      attributes: this.names,
+      timeLimitSeconds: Math.ceil(timeoutMs / 1000),
+      onSkippedEntry: options.onSkippedEntry ?? logSkippedEntry,
+    };
+  }
+
+  findPersonBySourceId(sourceId: string): Promise<Person | undefined> {
+    return this.run(`finding the person with ${this.names.sourceId}=${sourceId}`, async (client) => {
+      const entry = await findPersonEntry(
+        client,
+        this.lookup,
+        this.names.sourceId,
+        sourceId,
+        this.personReadAttributes(),
+      );
+      return entry && this.toPerson(entry);
+    });
+  }
+
+  findPerson(username: string): Promise<Person | undefined> {
+    return this.run(`finding person ${username}`, async (client) => {
+      const entry = await this.personEntry(client, username);
+      return entry && this.toPerson(entry);
+    });
+  }
+
+  /**
+   * Writes in an order a retry completes: (1) allocate the number, (2) add the user-private group
+   * with it, (3) add the person. A retry finds the group of step 2 by its marker and reuses its
+   * number; a retry after step 3 returns the person it finds.
+   */
+  async createPerson(person: NewPerson): Promise<Person> {
+    if (!POSIX_NAME.test(person.username)) {
+      throw new ValidationError(
+        `username ${JSON.stringify(person.username)} is not a valid POSIX name`,
+        'username',
+      );
+    }
+    if (!person.sourceId) throw new ValidationError(`person ${person.username} has no source id`, 'sourceId');
+
+    return this.run(`creating person ${person.username}`, async (client) => {
+      const existing = await this.personEntry(client, person.username);
+      if (existing) return this.existingCreation(existing, person);
+
+      const number = await this.privateGroupNumber(client, person.username);
+      const dn = `${this.names.username}=${person.username},${this.options.bases.people}`;
+      try {
+        await client.add(dn, newPersonAttributes(person, number, this.names, this.classes));
+      } catch (error) {
+        if (!(error instanceof AlreadyExistsError)) throw error;
+      }
+      const created = await this.personEntry(client, person.username);
+      if (!created)
+        throw new DirectoryError(
+          `person ${dn} on ${this.connector.server} is missing right after it was added`,
+        );
+      return this.existingCreation(created, person);
+    });
+  }
+
+  updatePerson(username: string, changes: PersonChanges): Promise<Person> {
+    return this.run(`updating person ${username}`, async (client) => {
+      const entry = await this.requirePerson(client, username);
+      const modifications = personChanges(entry, this.toPerson(entry), changes, this.names);
+      if (modifications.length === 0) return this.toPerson(entry);
+      await client.modify(entry.dn, modifications);
+      return this.toPerson(await this.requirePerson(client, username));
+    });
+  }
+
+  /** Removes memberships first, then the person, then the private group, so a retry finishes each step. */
+  deletePerson(username: string): Promise<void> {
+    return this.run(`deleting person ${username}`, async (client) => {
+      const entry = await this.personEntry(client, username);
+      const member: MemberIdentity = entry ? { username, dn: entry.dn } : { username };
+      for (const group of await groupsListing(client, this.lookup, member))
+        await removeMemberValues(client, group, member);
+      if (entry) await deleteIgnoringMissing(client, entry.dn);
+
+      const group = await findGroupEntry(client, this.lookup, username, ['gidNumber', 'description']);
+      const personGid = entry ? integerValue(entry, 'gidNumber') : undefined;
+      if (
+        group &&
+        (isMarkedPrivate(group) ||
+          (personGid !== undefined && integerValue(group, 'gidNumber') === personGid))
+      ) {
+        await deleteIgnoringMissing(client, group.dn);
+      }
+    });
+  }
+
+  ensureGroup(name: string): Promise<Group> {
+    if (!POSIX_NAME.test(name))
+      throw new ValidationError(`group name ${JSON.stringify(name)} is not a valid POSIX name`, 'name');
+    return this.run(`ensuring group ${name}`, async (client) => {
+      const found = await findGroupEntry(client, this.lookup, name, this.groupReadAttributes());
+      if (found) return this.toGroup(found);
+
+      const gidNumber = await allocateNumber(client, this.counter, 'gidNumber');
+      try {
+        await client.add(`${this.names.groupName}=${name},${this.options.bases.groups}`, {
+          objectClass: this.classes.group,
+          [this.names.groupName]: name,
+          gidNumber: String(gidNumber),
+        });
+      } catch (error) {
+        // A concurrent ensureGroup won; its gidNumber stands and ours stays unused.
+        if (!(error instanceof AlreadyExistsError)) throw error;
+      }
+      const created = await findGroupEntry(client, this.lookup, name, this.groupReadAttributes());
+      if (!created)
+        throw new DirectoryError(
+          `group ${name} on ${this.connector.server} is missing right after it was added`,
+        );
+      return this.toGroup(created);
+    });
+  }
+
+  groupsOf(username: string): Promise<string[]> {
+    return this.run(`listing the groups of ${username}`, async (client) => {
+      const entry = await this.personEntry(client, username);
+      const member: MemberIdentity = entry ? { username, dn: entry.dn } : { username };
+      const gidNumber = entry ? integerValue(entry, 'gidNumber') : undefined;
+      const names: string[] = [];
+      for (const group of await groupsListing(client, this.lookup, member)) {
+        const name = firstValue(group, this.names.groupName);
+        if (name === undefined) continue;
+        const isPrivate =
+          name === username && (isMarkedPrivate(group) || integerValue(group, 'gidNumber') === gidNumber);
+        if (!isPrivate) names.push(name);
+      }
+      return names.sort();
+    });
+  }
+
+  addMember(group: string, username: string): Promise<void> {
+    return this.run(`adding ${username} to group ${group}`, async (client) => {
+      const groupEntry = await this.requireGroup(client, group);
+      const attribute = memberAttributeFor(groupEntry, this.memberMode);
+      const person = attribute === 'memberUid' ? undefined : await this.requirePerson(client, username);
+      await addMemberValue(client, groupEntry, attribute, { username, ...(person ? { dn: person.dn } : {}) });
+    });
+  }
+
+  removeMember(group: string, username: string): Promise<void> {
+    return this.run(`removing ${username} from group ${group}`, async (client) => {
+      const groupEntry = await findGroupEntry(client, this.lookup, group, this.groupReadAttributes());
+      if (!groupEntry) return;
+      const person = await this.personEntry(client, username);
+      await removeMemberValues(client, groupEntry, person ? { username, dn: person.dn } : { username });
+    });
+  }
+
+  /** One paged read of every person and group; any limit or error fails the whole read. */
+  snapshot(): Promise<DirectorySnapshot> {
+    return this.run('reading the directory snapshot', (client) =>
+      readSnapshot(client, this.snapshotSettings, this.now()),
+    );
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  private run<T>(action: string, work: (client: Client) => Promise<T>): Promise<T> {
+    if (this.closed)
+      return Promise.reject(
+        new DirectoryError(`${action} failed: the LDAP store for ${this.connector.server} is closed`),
+      );
+    return this.connector.run(action, work);
+  }
+
+  private personReadAttributes(): string[] {
+    return [...personAttributes(this.names), 'objectClass'];
+  }
+
+  private groupReadAttributes(): string[] {
+    return [this.names.groupName, 'gidNumber', 'objectClass', 'description', ...MEMBER_ATTRIBUTES];
+  }
+
+  private personEntry(client: Client, username: string): Promise<Entry | undefined> {
+    return findPersonEntry(client, this.lookup, this.names.username, username, this.personReadAttributes());
+  }
+
+  private async requirePerson(client: Client, username: string): Promise<Entry> {
+    const entry = await this.personEntry(client, username);
+    if (!entry)
+      throw new DirectoryError(
+        `person ${username} not found under ${this.options.bases.people} on ${this.connector.server}`,
+      );
+    return entry;
+  }
+
+  private async requireGroup(client: Client, name: string): Promise<Entry> {
+    const entry = await findGroupEntry(client, this.lookup, name, this.groupReadAttributes());
+    if (!entry)
+      throw new DirectoryError(
+        `group ${name} not found under ${this.options.bases.groups} on ${this.connector.server}`,
+      );
+    return entry;
+  }
+
+  private toPerson(entry: Entry): Person {
+    const person = personFromEntry(entry, this.names, daysSinceEpoch(this.now()));
+    if (typeof person === 'string')
+      throw new DirectoryError(`person ${entry.dn} on ${this.connector.server} is unreadable: ${person}`);
+    return person;
+  }
+
+  /** A group with its direct members; member DNs give the value of their `uid=` RDN, nested groups are not expanded. */
+  private toGroup(entry: Entry): Group {
+    const gidNumber = integerValue(entry, 'gidNumber');
+    if (gidNumber === undefined || !Number.isSafeInteger(gidNumber)) {
+      throw new DirectoryError(`group ${entry.dn} on ${this.connector.server} has no valid gidNumber`);
+    }
+    const fromDns = [...allValues(entry, 'member'), ...allValues(entry, 'uniqueMember')]
+      .map((dn) => firstRdn(dn))
+      .flatMap((rdn) => (rdn?.type === this.names.username.toLowerCase() ? [rdn.value] : []));
+    const members = [...new Set([...allValues(entry, 'memberUid'), ...fromDns])];
+    return { name: firstValue(entry, this.names.groupName) ?? '', gidNumber, members };
+  }
+
+  /** The result of a create that finds the person already there: theirs when the source id matches. */
+  private existingCreation(entry: Entry, person: NewPerson): Person {
+    const found = this.toPerson(entry);
+    if (found.sourceId === person.sourceId) return found;
+    throw new DirectoryError(
+      `person ${entry.dn} on ${this.connector.server} already exists for another source id`,
+    );
+  }
+
+  /** Reuses the number of a private group left by an interrupted create, or allocates one and adds the group. */
+  private async privateGroupNumber(client: Client, username: string): Promise<number> {
+    const group = await findGroupEntry(client, this.lookup, username, this.groupReadAttributes());
+    if (group) return this.leftoverGroupNumber(group);
+
+    const number = await allocateNumber(client, this.counter, 'uidNumber');
+    try {
+      await client.add(`${this.names.groupName}=${username},${this.options.bases.groups}`, {
+        objectClass: this.classes.group,
+        [this.names.groupName]: username,
+        gidNumber: String(number),
+        description: PRIVATE_GROUP_DESCRIPTION,
+      });
+      return number;
+    } catch (error) {
+      if (!(error instanceof AlreadyExistsError)) throw error;
+    }
+    // A concurrent create of the same person added the group first; continue with its number.
+    const winner = await findGroupEntry(client, this.lookup, username, this.groupReadAttributes());
+    if (!winner)
+      throw new DirectoryError(`group ${username} on ${this.connector.server} vanished during creation`);
+    return this.leftoverGroupNumber(winner);
+  }
+
+  private leftoverGroupNumber(group: Entry): number {
+    const number = integerValue(group, 'gidNumber');
+    if (!isMarkedPrivate(group) || number === undefined || !Number.isSafeInteger(number)) {
+      throw new DirectoryError(
+        `group ${group.dn} on ${this.connector.server} already exists and is not a fleet-login user-private group; rename the group or pick another username`,
+      );
+    }
+    return number;
+  }
+}
+
+function isMarkedPrivate(group: Entry): boolean {
+  return allValues(group, 'description').includes(PRIVATE_GROUP_DESCRIPTION);
+}
+
+async function deleteIgnoringMissing(client: Client, dn: string): Promise<void> {
+  try {
+    await client.del(dn);
+  } catch (error) {
+    if (!(error instanceof NoSuchObjectError)) throw error;
+  }
+}
+
+function logSkippedEntry(dn: string, reason: string): void {
+  console.warn(JSON.stringify({ level: 'WARN', message: 'skipped a directory entry', dn, reason }));
+}
