@@ -1,7 +1,7 @@
 // One rotation run: apply every step that is due, then report rotations, failures and close expiries.
 
+import type { Alerter } from '../alerts/alerter.ts';
 import { errorMessage, FleetLoginError } from '../errors.ts';
-import type { SendAlert } from './alerts.ts';
 import { checkCertificatePair } from './checks.ts';
 import type { PkiConfig } from './config.ts';
 import { splitPem, x509 } from './crypto.ts';
@@ -31,7 +31,7 @@ const MAX_STEPS_PER_RUN = 10;
 
 export interface RotationDependencies {
   store: SsmCertificateStore;
-  sendAlert: SendAlert;
+  alerter: Alerter;
   now?: () => Date;
   issueLeaf?: LeafIssuer;
 }
@@ -64,20 +64,20 @@ export async function rotateCertificates(
   try {
     await applyDueSteps(context, steps);
   } catch (error) {
-    await sendFailureAlert(dependencies.sendAlert, config, steps, error);
+    await sendFailureAlert(dependencies.alerter, config, steps, error);
     // Best effort: a failing run still warns of a close expiry, unless reading the store fails as well.
-    await reportExpiries(context, dependencies.sendAlert, steps).catch(() => undefined);
+    await reportExpiries(context, dependencies.alerter, steps).catch(() => undefined);
     throw error;
   }
 
   if (steps.length > 0) {
-    await dependencies.sendAlert({
+    await dependencies.alerter.send({
       severity: 'info',
       subject: 'fleet-login LDAP certificates rotated',
       message: `Rotation under ${config.prefix} applied: ${describeSteps(steps)}.`,
     });
   }
-  return reportExpiries(context, dependencies.sendAlert, steps);
+  return reportExpiries(context, dependencies.alerter, steps);
 }
 
 /** Bootstraps an empty prefix with an existing self-signed CA instead of a new one. */
@@ -144,7 +144,7 @@ async function applyStep(
   }
 }
 
-async function reportExpiries(context: StepContext, sendAlert: SendAlert, steps: RotationStep[]) {
+async function reportExpiries(context: StepContext, alerter: Alerter, steps: RotationStep[]) {
   const active = await loadActiveCertificates(context.store);
   if (active === undefined)
     throw new FleetLoginError(`${context.config.prefix} holds no active pointer after rotation`);
@@ -157,7 +157,7 @@ async function reportExpiries(context: StepContext, sendAlert: SendAlert, steps:
     const list = expiring.map(
       (summary) => `${summary.slot} (${summary.subject}) on ${summary.notAfter.toISOString()}`,
     );
-    await sendAlert({
+    await alerter.send({
       severity: 'critical',
       subject: 'fleet-login LDAP certificate expires soon',
       message: `Active certificates under ${context.config.prefix} expire soon: ${list.join('; ')}. Check why rotation has not renewed them.`,
@@ -166,16 +166,11 @@ async function reportExpiries(context: StepContext, sendAlert: SendAlert, steps:
   return { steps, state: active.state, certificates, expiring };
 }
 
-async function sendFailureAlert(
-  sendAlert: SendAlert,
-  config: PkiConfig,
-  done: RotationStep[],
-  error: unknown,
-) {
+async function sendFailureAlert(alerter: Alerter, config: PkiConfig, done: RotationStep[], error: unknown) {
   const applied =
     done.length > 0 ? `Steps applied before it: ${describeSteps(done)}.` : 'No step was applied.';
   try {
-    await sendAlert({
+    await alerter.send({
       severity: 'critical',
       subject: 'fleet-login LDAP certificate rotation failed',
       message: `Rotation under ${config.prefix} failed: ${errorMessage(error)}. ${applied} The failed step did not change the active certificates.`,

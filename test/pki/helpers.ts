@@ -11,7 +11,7 @@ import {
   SSMClient,
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { AlertMessage } from '../../shared/pki/alerts.ts';
+import type { Alert } from '../../shared/alerts/alerter.ts';
 import { loadPkiConfig, type PkiConfig } from '../../shared/pki/config.ts';
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
@@ -138,7 +138,7 @@ export function testConfig(env: Record<string, string> = {}): PkiConfig {
 }
 
 /** Collects alerts instead of sending them. */
-export function collectAlerts(): { alerts: AlertMessage[]; send: (alert: AlertMessage) => Promise<void> } {
-  const alerts: AlertMessage[] = [];
+export function collectAlerts(): { alerts: Alert[]; send: (alert: Alert) => Promise<void> } {
+  const alerts: Alert[] = [];
   return { alerts, send: async (alert) => void alerts.push(alert) };
 }

@@ -49,7 +49,7 @@ describe('mutual TLS with issued certificates', () => {
   }
 
   it('accepts the issued client certificate and rejects foreign ones', async () => {
-    await rotateCertificates(testConfig(), { store, sendAlert: collectAlerts().send, now: clock.now });
+    await rotateCertificates(testConfig(), { store, alerter: collectAlerts(), now: clock.now });
     const port = await startServer();
     const client = await loadLdapTlsMaterial(reader, '/test/pki');
     const state = await store.readState();
@@ -94,7 +94,7 @@ describe('mutual TLS with issued certificates', () => {
       PKI_LEAF_LIFETIME_DAYS: '60',
       PKI_TRUST_OVERLAP_HOURS: String(1 / 60),
     });
-    const run = () => rotateCertificates(config, { store, sendAlert: collectAlerts().send, now: clock.now });
+    const run = () => rotateCertificates(config, { store, alerter: collectAlerts(), now: clock.now });
     await run();
 
     clock.advance(201 * DAY_MS);
@@ -133,7 +133,7 @@ describe('mutual TLS with issued certificates', () => {
     // The clock starts 61 days back, so the renewal below happens at the real present that TLS checks against.
     clock = new TestClock(new Date(Date.now() - 61 * DAY_MS));
     const { alerts, send } = collectAlerts();
-    await rotateCertificates(testConfig(), { store, sendAlert: send, now: clock.now });
+    await rotateCertificates(testConfig(), { store, alerter: { send }, now: clock.now });
     const port = await startServer();
     const before = await loadLdapTlsMaterial(reader, '/test/pki');
     const mismatched: LeafIssuer = async (request) => ({
@@ -143,14 +143,14 @@ describe('mutual TLS with issued certificates', () => {
 
     clock.advance(61 * DAY_MS);
     await expect(
-      rotateCertificates(testConfig(), { store, sendAlert: send, now: clock.now, issueLeaf: mismatched }),
+      rotateCertificates(testConfig(), { store, alerter: { send }, now: clock.now, issueLeaf: mismatched }),
     ).rejects.toThrow('does not match');
     const kept = await loadLdapTlsMaterial(reader, '/test/pki');
     expect(kept).toEqual(before);
     expect(await tryMutualTls(port, kept)).toBe('accepted');
     expect(alerts.at(-1)?.severity).toBe('critical');
 
-    await rotateCertificates(testConfig(), { store, sendAlert: send, now: clock.now });
+    await rotateCertificates(testConfig(), { store, alerter: { send }, now: clock.now });
     const promoted = await loadLdapTlsMaterial(reader, '/test/pki');
     expect(promoted.cert).not.toBe(before.cert);
     expect(await tryMutualTls(port, promoted)).toBe('accepted');

@@ -45,7 +45,7 @@ describe('rotateCertificates', () => {
 
   it('bootstraps an empty prefix with a CA, both leaves and a pointer', async () => {
     const { alerts, send } = collectAlerts();
-    const report = await rotateCertificates(testConfig(), { store, sendAlert: send, now: clock.now });
+    const report = await rotateCertificates(testConfig(), { store, alerter: { send }, now: clock.now });
 
     expect(report.steps.map((step) => step.kind)).toEqual(['bootstrap']);
     expect(report.certificates.map((summary) => summary.slot)).toEqual(['ca', 'server', 'client']);
@@ -56,7 +56,7 @@ describe('rotateCertificates', () => {
   });
 
   it('stores keys as SecureString and certificates as String', async () => {
-    await rotateCertificates(testConfig(), { store, sendAlert: collectAlerts().send, now: clock.now });
+    await rotateCertificates(testConfig(), { store, alerter: collectAlerts(), now: clock.now });
 
     for (const put of ssm.puts) {
       expect(put.Name?.startsWith('/test/pki/')).toBe(true);
@@ -74,7 +74,7 @@ describe('rotateCertificates', () => {
     const keyStore = new SsmCertificateStore(ssm.client, '/test/pki', 'alias/fleet-login');
     await rotateCertificates(testConfig(), {
       store: keyStore,
-      sendAlert: collectAlerts().send,
+      alerter: collectAlerts(),
       now: clock.now,
     });
 
@@ -84,21 +84,21 @@ describe('rotateCertificates', () => {
   });
 
   it('calls only the SSM actions listed in SSM_ACTIONS', async () => {
-    await rotateCertificates(testConfig(), { store, sendAlert: collectAlerts().send, now: clock.now });
+    await rotateCertificates(testConfig(), { store, alerter: collectAlerts(), now: clock.now });
     clock.advance(80 * DAY_MS);
-    await rotateCertificates(testConfig(), { store, sendAlert: collectAlerts().send, now: clock.now });
+    await rotateCertificates(testConfig(), { store, alerter: collectAlerts(), now: clock.now });
 
     expect([...ssm.actions].sort()).toEqual([...SSM_ACTIONS].sort());
     expect(ssm.unhandledActions()).toEqual([]);
   });
 
   it('changes nothing when no certificate is due', async () => {
-    await rotateCertificates(testConfig(), { store, sendAlert: collectAlerts().send, now: clock.now });
+    await rotateCertificates(testConfig(), { store, alerter: collectAlerts(), now: clock.now });
     const puts = ssm.puts.length;
     const { alerts, send } = collectAlerts();
 
     clock.advance(59 * DAY_MS);
-    const report = await rotateCertificates(testConfig(), { store, sendAlert: send, now: clock.now });
+    const report = await rotateCertificates(testConfig(), { store, alerter: { send }, now: clock.now });
 
     expect(report.steps).toEqual([]);
     expect(ssm.puts.length).toBe(puts);
@@ -108,12 +108,12 @@ describe('rotateCertificates', () => {
   it('renews both leaves once they pass 2/3 of their lifetime', async () => {
     const first = await rotateCertificates(testConfig(), {
       store,
-      sendAlert: collectAlerts().send,
+      alerter: collectAlerts(),
       now: clock.now,
     });
     clock.advance(61 * DAY_MS);
     const { alerts, send } = collectAlerts();
-    const second = await rotateCertificates(testConfig(), { store, sendAlert: send, now: clock.now });
+    const second = await rotateCertificates(testConfig(), { store, alerter: { send }, now: clock.now });
 
     expect(second.steps.map((step) => (step.kind === 'renew-leaf' ? step.role : step.kind))).toEqual([
       'server',
@@ -129,25 +129,25 @@ describe('rotateCertificates', () => {
 
   it('honours a configured renew fraction', async () => {
     const config = testConfig({ PKI_RENEW_FRACTION: '0.5', PKI_EXPIRY_ALERT_DAYS: '7' });
-    await rotateCertificates(config, { store, sendAlert: collectAlerts().send, now: clock.now });
+    await rotateCertificates(config, { store, alerter: collectAlerts(), now: clock.now });
     clock.advance(44 * DAY_MS);
     expect(
-      (await rotateCertificates(config, { store, sendAlert: collectAlerts().send, now: clock.now })).steps,
+      (await rotateCertificates(config, { store, alerter: collectAlerts(), now: clock.now })).steps,
     ).toEqual([]);
     clock.advance(2 * DAY_MS);
     expect(
-      (await rotateCertificates(config, { store, sendAlert: collectAlerts().send, now: clock.now })).steps,
+      (await rotateCertificates(config, { store, alerter: collectAlerts(), now: clock.now })).steps,
     ).toHaveLength(2);
   });
 
   it('rotates the CA through both trust phases with the overlap between them', async () => {
     const config = testConfig({ PKI_CA_LIFETIME_DAYS: '300', PKI_LEAF_LIFETIME_DAYS: '60' });
     const run = async () =>
-      (await rotateCertificates(config, { store, sendAlert: collectAlerts().send, now: clock.now })).steps;
+      (await rotateCertificates(config, { store, alerter: collectAlerts(), now: clock.now })).steps;
     const bundleSize = async () =>
       splitPem(await store.readTrustBundle((await store.readState())?.trustBundle ?? 0)).length;
     const bootstrapped = (
-      await rotateCertificates(config, { store, sendAlert: collectAlerts().send, now: clock.now })
+      await rotateCertificates(config, { store, alerter: collectAlerts(), now: clock.now })
     ).state;
 
     clock.advance(201 * DAY_MS);
@@ -181,11 +181,11 @@ describe('rotateCertificates', () => {
       PKI_LEAF_LIFETIME_DAYS: '60',
       PKI_TRUST_OVERLAP_HOURS: '0',
     });
-    await rotateCertificates(config, { store, sendAlert: collectAlerts().send, now: clock.now });
+    await rotateCertificates(config, { store, alerter: collectAlerts(), now: clock.now });
     clock.advance(201 * DAY_MS);
     const report = await rotateCertificates(config, {
       store,
-      sendAlert: collectAlerts().send,
+      alerter: collectAlerts(),
       now: clock.now,
     });
 
@@ -201,7 +201,7 @@ describe('rotateCertificates', () => {
     const config = testConfig({ PKI_USE_INTERMEDIATE: 'true' });
     const report = await rotateCertificates(config, {
       store,
-      sendAlert: collectAlerts().send,
+      alerter: collectAlerts(),
       now: clock.now,
     });
 
@@ -218,7 +218,7 @@ describe('rotateCertificates', () => {
     clock.advance(244 * DAY_MS);
     const renewed = await rotateCertificates(config, {
       store,
-      sendAlert: collectAlerts().send,
+      alerter: collectAlerts(),
       now: clock.now,
     });
     expect(renewed.steps.map((step) => step.kind)).toEqual([
@@ -232,12 +232,12 @@ describe('rotateCertificates', () => {
   it('drops the intermediate and reissues the leaves when intermediates are turned off', async () => {
     await rotateCertificates(testConfig({ PKI_USE_INTERMEDIATE: 'true' }), {
       store,
-      sendAlert: collectAlerts().send,
+      alerter: collectAlerts(),
       now: clock.now,
     });
     const report = await rotateCertificates(testConfig(), {
       store,
-      sendAlert: collectAlerts().send,
+      alerter: collectAlerts(),
       now: clock.now,
     });
 
@@ -247,7 +247,7 @@ describe('rotateCertificates', () => {
   });
 
   it('keeps the old pair active and alerts when a new key does not match (C19)', async () => {
-    await rotateCertificates(testConfig(), { store, sendAlert: collectAlerts().send, now: clock.now });
+    await rotateCertificates(testConfig(), { store, alerter: collectAlerts(), now: clock.now });
     const before = await store.readState();
     clock.advance(61 * DAY_MS);
     const mismatched: LeafIssuer = async (request) => {
@@ -259,7 +259,7 @@ describe('rotateCertificates', () => {
 
     const failed = rotateCertificates(testConfig(), {
       store,
-      sendAlert: send,
+      alerter: { send },
       now: clock.now,
       issueLeaf: mismatched,
     });
@@ -274,7 +274,7 @@ describe('rotateCertificates', () => {
 
     const repaired = await rotateCertificates(testConfig(), {
       store,
-      sendAlert: collectAlerts().send,
+      alerter: collectAlerts(),
       now: clock.now,
     });
     expect(repaired.steps).toHaveLength(2);
@@ -287,10 +287,10 @@ describe('rotateCertificates', () => {
       notBefore: new Date(clock.now().getTime() - 300 * DAY_MS),
       notAfter: new Date(clock.now().getTime() + 10 * DAY_MS),
     });
-    await importCa(testConfig(), { store, sendAlert: collectAlerts().send, now: clock.now }, ca);
+    await importCa(testConfig(), { store, alerter: collectAlerts(), now: clock.now }, ca);
     const { alerts, send } = collectAlerts();
 
-    const report = await rotateCertificates(testConfig(), { store, sendAlert: send, now: clock.now });
+    const report = await rotateCertificates(testConfig(), { store, alerter: { send }, now: clock.now });
 
     expect(report.steps.map((step) => step.kind)).toEqual(['start-ca-rotation']);
     expect(report.expiring.map((summary) => summary.slot)).toEqual(['ca', 'server', 'client']);
@@ -299,14 +299,14 @@ describe('rotateCertificates', () => {
   });
 
   it('rejects an import into a prefix that already holds certificates', async () => {
-    await rotateCertificates(testConfig(), { store, sendAlert: collectAlerts().send, now: clock.now });
+    await rotateCertificates(testConfig(), { store, alerter: collectAlerts(), now: clock.now });
     const ca = await createRootCa('late CA', {
       notBefore: clock.now(),
       notAfter: new Date(clock.now().getTime() + 900 * DAY_MS),
     });
 
     await expect(
-      importCa(testConfig(), { store, sendAlert: collectAlerts().send, now: clock.now }, ca),
+      importCa(testConfig(), { store, alerter: collectAlerts(), now: clock.now }, ca),
     ).rejects.toThrow('already holds certificates');
   });
 
@@ -318,7 +318,7 @@ describe('rotateCertificates', () => {
     await expect(
       importCa(
         testConfig(),
-        { store, sendAlert: collectAlerts().send, now: clock.now },
+        { store, alerter: collectAlerts(), now: clock.now },
         { ...ca, keyPem: other.keyPem },
       ),
     ).rejects.toMatchObject({ check: 'key-match' });
@@ -328,7 +328,7 @@ describe('rotateCertificates', () => {
   it('issues leaves from an imported CA', async () => {
     const window = { notBefore: clock.now(), notAfter: new Date(clock.now().getTime() + 900 * DAY_MS) };
     const ca = await createRootCa('import CA', window);
-    await importCa(testConfig(), { store, sendAlert: collectAlerts().send, now: clock.now }, ca);
+    await importCa(testConfig(), { store, alerter: collectAlerts(), now: clock.now }, ca);
 
     const active = await loadActiveCertificates(store);
     expect(active?.ca.subject).toBe('CN=import CA');
@@ -362,7 +362,7 @@ describe('rotateCertificates after a crash', () => {
         try {
           const store = new SsmCertificateStore(ssm.client, '/test/pki');
           const clock = new TestClock(new Date('2027-01-01T00:00:00Z'));
-          const dependencies = { store, sendAlert: collectAlerts().send, now: clock.now };
+          const dependencies = { store, alerter: collectAlerts(), now: clock.now };
           if (prepare) await rotateCertificates(config, dependencies);
           clock.advance(advanceDays * DAY_MS);
 
@@ -401,7 +401,7 @@ async function countWrites(config: ReturnType<typeof testConfig>, prepare: numbe
   try {
     const store = new SsmCertificateStore(ssm.client, '/test/pki');
     const clock = new TestClock(new Date('2027-01-01T00:00:00Z'));
-    const dependencies = { store, sendAlert: collectAlerts().send, now: clock.now };
+    const dependencies = { store, alerter: collectAlerts(), now: clock.now };
     if (prepare) await rotateCertificates(config, dependencies);
     clock.advance(advanceDays * DAY_MS);
     const before = ssm.puts.length;

@@ -33,7 +33,7 @@ describe('installLdapServerCert', () => {
       reloadCommand: `echo reloaded >> ${join(dir, 'reloads')}`,
       now: clock.now,
     };
-    await rotateCertificates(testConfig(), { store, sendAlert: collectAlerts().send, now: clock.now });
+    await rotateCertificates(testConfig(), { store, alerter: collectAlerts(), now: clock.now });
   });
 
   afterEach(async () => {
@@ -67,7 +67,7 @@ describe('installLdapServerCert', () => {
   it('replaces only the files that changed after a renewal', async () => {
     await installLdapServerCert(options);
     clock.advance(61 * DAY_MS);
-    await rotateCertificates(testConfig(), { store, sendAlert: collectAlerts().send, now: clock.now });
+    await rotateCertificates(testConfig(), { store, alerter: collectAlerts(), now: clock.now });
 
     const result = await installLdapServerCert(options);
 

@@ -84,7 +84,7 @@ describe('LDAP link against slapd with TLSVerifyClient demand', () => {
     const { send } = collectAlerts();
     return rotateCertificates(config, {
       store,
-      sendAlert: send,
+      alerter: { send },
       now: clock.now,
       ...(issue ? { issueLeaf: issue } : {}),
     });
@@ -231,7 +231,7 @@ describe('LDAP link against slapd with TLSVerifyClient demand', () => {
       clock.advance(61 * DAY_MS);
       const failed = rotateCertificates(testConfig(), {
         store,
-        sendAlert: send,
+        alerter: { send },
         now: clock.now,
         issueLeaf: mismatched,
       });
@@ -240,7 +240,7 @@ describe('LDAP link against slapd with TLSVerifyClient demand', () => {
       await expect(ldapStore.findPerson('nobody')).resolves.toBeUndefined();
       expect(used[1]).toBe(used[0]);
 
-      await rotateCertificates(testConfig(), { store, sendAlert: send, now: clock.now });
+      await rotateCertificates(testConfig(), { store, alerter: { send }, now: clock.now });
       await expect(ldapStore.findPerson('nobody')).resolves.toBeUndefined();
       expect(used[2]).not.toBe(used[0]);
     } finally {
@@ -270,7 +270,7 @@ describe('CA rotation against slapd after a crash', () => {
         PKI_LEAF_LIFETIME_DAYS: '60',
         PKI_TRUST_OVERLAP_HOURS: '0',
       });
-      const dependencies = { store, sendAlert: collectAlerts().send, now: clock.now };
+      const dependencies = { store, alerter: collectAlerts(), now: clock.now };
       await rotateCertificates(config, dependencies);
       clock.advance(201 * DAY_MS);
 

@@ -15,8 +15,7 @@ describe('loadLdapTlsMaterial', () => {
     ssm = new FakeSsm();
     clock = new TestClock(new Date('2027-01-01T00:00:00Z'));
     const store = new SsmCertificateStore(ssm.client, '/test/pki');
-    rotate = () =>
-      rotateCertificates(testConfig(), { store, sendAlert: collectAlerts().send, now: clock.now });
+    rotate = () => rotateCertificates(testConfig(), { store, alerter: collectAlerts(), now: clock.now });
   });
 
   afterEach(() => ssm.restore());

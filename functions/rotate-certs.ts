@@ -1,0 +1,46 @@
+// Lambda: renews the LDAP link's CA and leaf certificates in SSM, on a daily schedule or invoked by hand.
+
+import { withLogger } from '../shared/lambda.ts';
+import { createLogger } from '../shared/log.ts';
+import { rotateCertificates } from '../shared/pki/rotate.ts';
+import { createRotationSetup, type RotationSetup } from '../shared/pki/setup.ts';
+
+const logger = createLogger('rotate-certs');
+
+let coldStartSetup: RotationSetup | undefined;
+
+/** Reads the settings on the first invocation, so a bad variable fails the invocation, not the import. */
+function defaultSetup(): RotationSetup {
+  coldStartSetup ??= createRotationSetup();
+  return coldStartSetup;
+}
+
+/** Builds the handler; tests pass their own setup. Any failure has already been alerted when it is rethrown. */
+export function createRotateCertsHandler(getSetup: () => RotationSetup = defaultSetup) {
+  return withLogger(logger, async () => {
+    const { config, store, alerter } = getSetup();
+    try {
+      const report = await rotateCertificates(config, { store, alerter });
+      const steps = report.steps.map((step) => step.kind);
+      logger.info('certificate rotation finished', {
+        prefix: config.prefix,
+        steps,
+        expiring: report.expiring.length,
+      });
+      return {
+        steps,
+        certificates: report.certificates.map((summary) => ({
+          slot: summary.slot,
+          serialNumber: summary.serialNumber,
+          notAfter: summary.notAfter.toISOString(),
+          renewAt: summary.renewAt.toISOString(),
+        })),
+      };
+    } catch (error) {
+      logger.error('certificate rotation failed', { prefix: config.prefix, error });
+      throw error;
+    }
+  });
+}
+
+export const handler = createRotateCertsHandler();
