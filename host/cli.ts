@@ -31,7 +31,7 @@ Exit codes:
   3  fetch failed; the installed bundle is kept
   4  bundle rejected by a check (signature, key-id, host-class, expiry, serial, file-hash,
      format); nothing changed
-  5  install failed; the installed bundle is kept
+  5  install failed; the next sync retries, or completes an install that went live
   6  status: no bundle installed, or it is expired or older than maxStalenessSeconds
   7  another fleet-login-agent sync is running
 `;

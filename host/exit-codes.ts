@@ -6,7 +6,7 @@ import type { InstallStep } from './install.ts';
  * Exit codes, also listed in the help text:
  * 0 success (installed, or no change); 1 unexpected error; 2 usage or config error;
  * 3 fetch failed, installed bundle kept; 4 bundle rejected by a check, nothing changed;
- * 5 install failed, installed bundle kept; 6 status found no bundle, or an expired or stale one;
+ * 5 install failed, the next sync retries or completes it; 6 status found no bundle, or an expired or stale one;
  * 7 another sync holds the lock.
  */
 export const EXIT = {

@@ -59,23 +59,23 @@ export async function installBundle(
   const generation = `${manifest.serial}-${payloadDigest(request.payload)}`;
   if (generation === request.previousGeneration) throw new Error(`generation ${generation} is already live`);
 
+  // 1. Build the generation where nothing refers to it, and check the sudoers drop-in there.
   await step('stage');
-  const staging = await stageGeneration(request);
-
-  await step('check-sudoers');
   const linked = new Set(request.files.keys());
-  if (request.files.has('sudoers')) {
-    const usable = await checkSudoers(join(staging, 'sudoers'), options, staging);
-    if (!usable) linked.delete('sudoers');
+  const staging = await stageGeneration(request);
+  try {
+    await step('check-sudoers');
+    if (request.files.has('sudoers') && !(await checkSudoers(join(staging, 'sudoers'), options))) {
+      linked.delete('sudoers');
+    }
+    await step('publish-generation');
+    await publishGeneration(layout, staging, generation);
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw error;
   }
 
-  await step('publish-generation');
-  const folder = join(layout.generations, generation);
-  await rm(folder, { recursive: true, force: true });
-  await rename(staging, folder);
-  await syncFolder(layout.generations);
-
-  // Links valid for both generations are made now; links to files the new bundle lacks go now
+  // 2. Links valid for both generations are made now; links to files the new bundle lacks go now
   // too, because after the swap they would dangle. Dropping a sudoers link early fails closed.
   await step('unlink-removed');
   await removeLinksExcept(layout, linked);
@@ -85,15 +85,28 @@ export async function installBundle(
     [...linked].filter((name) => installedBefore.has(name)),
   );
 
+  // 3. The one rename that makes the new set live, then links for files that are new in it.
   await step('swap');
   await replaceWithSymlink(layout.current, `generations/${generation}`);
-
   await step('link');
   await ensureLinks(layout, linked);
 
+  // 4. Pruning is housekeeping: a failure leaves an extra folder, so it is logged, not raised.
   await step('prune');
-  await pruneGenerations(layout, new Set([generation, request.previousGeneration ?? '']));
+  await pruneGenerations(layout, new Set([generation, request.previousGeneration ?? ''])).catch(
+    (error: unknown) => {
+      options.log.warn('pruning old generations failed', { phase: 'install', error: String(error) });
+    },
+  );
   return { generation };
+}
+
+/** Renames the complete staging folder to its generation name, replacing a leftover of a crashed run. */
+async function publishGeneration(layout: AgentLayout, staging: string, generation: string): Promise<void> {
+  const folder = join(layout.generations, generation);
+  await rm(folder, { recursive: true, force: true });
+  await rename(staging, folder);
+  await syncFolder(layout.generations);
 }
 
 /** Modes and owners the host expects: shadow is readable by the shadow group only, sudoers by root. */
@@ -142,7 +155,7 @@ function isIndex(name: BundleFileName): boolean {
  * Runs `visudo -cf` on the staged drop-in. A drop-in that fails rejects the whole bundle. Without
  * visudo, sudo is not installed, so the drop-in stays unlinked and a warning is logged.
  */
-async function checkSudoers(path: string, options: InstallOptions, staging: string): Promise<boolean> {
+async function checkSudoers(path: string, options: InstallOptions): Promise<boolean> {
   const visudo = options.visudoPath ?? DEFAULT_VISUDO_PATH;
   try {
     await access(visudo, constants.X_OK);
@@ -151,12 +164,12 @@ async function checkSudoers(path: string, options: InstallOptions, staging: stri
     return false;
   }
   try {
-    await promisify(execFile)(visudo, ['-c', '-q', '-f', path]);
+    await promisify(execFile)(visudo, ['-c', '-f', path]);
     return true;
   } catch (error) {
-    await rm(staging, { recursive: true, force: true });
-    const output = (error as { stderr?: string }).stderr?.trim() ?? '';
-    throw new BundleRejectedError('format', `the sudoers drop-in failed visudo -cf: ${output}`, {
+    // The first line of visudo's output names the file, line and column of the syntax error.
+    const firstLine = (error as { stderr?: string }).stderr?.trim().split('\n')[0] ?? '';
+    throw new BundleRejectedError('format', `the sudoers drop-in failed visudo -cf: ${firstLine}`, {
       cause: error,
     });
   }
