@@ -1,7 +1,7 @@
 // Command-line front of fleet-login-agent: parses arguments, runs one command, maps errors to exit codes.
-// Only the authorized-keys path is imported eagerly; sync and status load zod and the store lazily,
-// because sshd runs authorized-keys twice per login and start-up time is login latency. The
-// bundle embeds commands.ts as a separate module text, so authorized-keys does not even parse it.
+// Only the authorized-keys path is imported eagerly, because sshd runs it twice per login and its
+// start-up time adds to login latency. Sync and status load zod and the store lazily. The bundle
+// embeds commands.ts as a separate module text, so authorized-keys does not even parse it.
 
 import { parseArgs } from 'node:util';
 import { authorizedKeysText } from './authorized-keys.ts';

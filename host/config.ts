@@ -9,8 +9,8 @@ export const DEFAULT_CONFIG_PATH = '/etc/fleet-login/agent.json';
 export const DEFAULT_KEYRING_PATH = '/etc/fleet-login/keyring.pem';
 
 /**
- * How old the installed bundle may get before `status` reports it stale: one day. An estimate
- * that leaves room for a control-plane outage over a night; set it per fleet.
+ * Maximum age of the installed bundle before `status` reports it stale: one day. This is an
+ * estimate that leaves room for a control-plane outage over a night, so set it per fleet.
  */
 export const DEFAULT_MAX_STALENESS_SECONDS = 24 * 60 * 60;
 

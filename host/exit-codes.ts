@@ -3,11 +3,14 @@
 import type { InstallStep } from './install.ts';
 
 /**
- * Exit codes, also listed in the help text:
- * 0 success (installed, or no change); 1 unexpected error; 2 usage or config error;
- * 3 fetch failed, installed bundle kept; 4 bundle rejected by a check, nothing changed;
- * 5 install failed, the next sync retries or completes it; 6 status found no bundle, or an expired or stale one;
- * 7 another sync holds the lock.
+ * Exit codes of fleet-login-agent, also listed in its help text.
+ * - 0: success (a bundle was installed, or nothing changed).
+ * - 1: unexpected error. 2: usage or config error.
+ * - 3: fetch failed, and the installed bundle is kept.
+ * - 4: bundle rejected by a check, and nothing changed.
+ * - 5: install failed. The next sync retries it, or completes an install that already went live.
+ * - 6: status found no bundle, or an expired or stale one.
+ * - 7: another sync has the lock.
  */
 export const EXIT = {
   ok: 0,
@@ -20,7 +23,7 @@ export const EXIT = {
   locked: 7,
 } as const;
 
-/** Where a command writes, and the hooks tests inject. */
+/** Output streams of a command and the hooks that tests inject. */
 export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;

@@ -19,7 +19,7 @@ export type ManifestFetch = { kind: 'not-modified' } | { kind: 'found'; bytes: B
 
 /**
  * Gets `manifests/<class>.json`, conditional on the last verified ETag so that an unchanged
- * manifest transfers no body. Throws BundleRejectedError('fetch') when the store fails or holds
+ * manifest transfers no body. Throws BundleRejectedError('fetch') when the store fails or has
  * no manifest for the class.
  */
 export async function fetchManifest(
@@ -40,8 +40,8 @@ export async function fetchManifest(
 }
 
 /**
- * Returns every file the manifest names, each checked for size and SHA-256. A file whose hash the
- * installed generation already holds is read from disk instead of downloaded.
+ * Returns every file the manifest names, each checked for size and SHA-256. A file whose hash is
+ * already in the installed generation is read from disk instead of downloaded.
  */
 export async function fetchFiles(
   store: ObjectStore,

@@ -1,6 +1,6 @@
 // Installs a verified bundle as a new generation folder and makes it live with one atomic rename.
 //
-// Layout under <root>/var/lib/fleet-login: generations/<serial>-<hash>/ holds every file and the
+// Layout under <root>/var/lib/fleet-login: generations/<serial>-<hash>/ contains every file and the
 // signed manifest; `current` links to one generation; /etc/passwd.cache and the other host paths
 // link through `current`. A crash at any step leaves `current` at the old or the new generation,
 // both complete, because nothing visible changes before the single rename of `current`.

@@ -1,4 +1,4 @@
-// Where the agent keeps generations, state and the links that libnss-cache, sshd and sudo read.
+// File layout of the agent: generations, state, and the links that libnss-cache, sshd and sudo read.
 
 import { join } from 'node:path';
 import type { BundleFileName } from '../shared/bundle/manifest.ts';
@@ -7,7 +7,7 @@ import type { BundleFileName } from '../shared/bundle/manifest.ts';
 const STATE_FOLDER = 'var/lib/fleet-login';
 
 /**
- * Where each bundle file is visible on the host, relative to the root. libnss-cache hard-codes
+ * Host path of each bundle file, relative to the root. libnss-cache hard-codes
  * the /etc/*.cache paths. sudo skips drop-ins whose names contain a dot, so the drop-in has none.
  */
 export const LINK_PATHS: Readonly<Record<BundleFileName, string>> = {

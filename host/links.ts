@@ -6,7 +6,7 @@ import { BUNDLE_FILE_NAMES, type BundleFileName } from '../shared/bundle/manifes
 import { readLinkOrUndefined, replaceWithSymlink } from './durable-fs.ts';
 import { type AgentLayout, linkPathOf } from './layout.ts';
 
-/** The relative target of a file's link, e.g. `../var/lib/fleet-login/current/passwd.cache`. */
+/** Returns the relative target of a file's link, e.g. `../var/lib/fleet-login/current/passwd.cache`. */
 export function linkTargetOf(layout: AgentLayout, name: BundleFileName): string {
   const linkPath = linkPathOf(layout, name);
   return relative(dirname(linkPath), join(layout.current, name));

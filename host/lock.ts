@@ -4,7 +4,7 @@ import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { FleetLoginError } from '../shared/errors.ts';
 
-/** Another live process holds the agent's lock. */
+/** Another live process has the agent's lock. */
 export class LockHeldError extends FleetLoginError {}
 
 /**
@@ -24,7 +24,8 @@ export async function acquireLock(path: string): Promise<() => Promise<void>> {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const holder = Number((await readFile(path, 'utf8').catch(() => '')).trim());
-    if (isRunning(holder)) throw new LockHeldError(`another fleet-login-agent (pid ${holder}) holds ${path}`);
+    if (isRunning(holder))
+      throw new LockHeldError(`another fleet-login-agent (pid ${holder}) has the lock ${path}`);
     await rm(path, { force: true });
   }
   throw new LockHeldError(`could not take the lock ${path}; another agent took it first`);

@@ -1,4 +1,4 @@
-// What is installed: the live generation's manifest (the truth) and state.json (etag, last success, last error).
+// Installed state: the live generation's manifest (the truth) and state.json (ETag, last success, last error).
 
 import { createHash } from 'node:crypto';
 import { readFile, readlink, rename, rm } from 'node:fs/promises';

@@ -34,8 +34,8 @@ export type SyncOutcome =
 
 /**
  * Runs one sync. Throws BundleRejectedError naming the failed check (fetch, format, key-id,
- * signature, host-class, expiry, serial, file-hash, install) and ConfigError for a bad keyring;
- * in every failure case no installed file has changed.
+ * signature, host-class, expiry, serial, file-hash, install), and ConfigError for a bad keyring.
+ * A failure before the swap of `current` leaves every installed file unchanged.
  */
 export async function runSync(config: AgentConfig, deps: SyncDependencies): Promise<SyncOutcome> {
   const layout = agentLayout(config.root);
@@ -142,11 +142,11 @@ async function loadKeyring(path: string): Promise<Keyring> {
   } catch (error) {
     throw new ConfigError(`reading the keyring ${path} failed: ${errorMessage(error)}`, { cause: error });
   }
-  if (keyring.size === 0) throw new ConfigError(`the keyring ${path} holds no PEM public key`);
+  if (keyring.size === 0) throw new ConfigError(`the keyring ${path} contains no PEM public key`);
   return keyring;
 }
 
-/** Records the failure in state.json; a failure to write it is logged, never raised over the original. */
+/** Records the failure in state.json. A failure to write it is only logged, so the caller sees the original error. */
 async function recordError(
   layout: AgentLayout,
   state: AgentState,

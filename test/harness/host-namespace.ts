@@ -1,5 +1,5 @@
 // A private mount namespace that looks like a host set up for fleet-login, without touching the
-// machine's own files: /etc and /var/lib are overlays whose changes land in a scratch folder,
+// machine's own files. /etc and /var/lib are overlays whose changes land in a scratch folder.
 // /run and /var/log are empty tmpfs mounts, and nsswitch.conf reads `files cache`.
 
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -58,7 +58,7 @@ exec cat > /dev/null
  */
 export async function startHostNamespace(): Promise<HostNamespace> {
   const scratch = await mkdtemp(join(tmpdir(), 'fleet-login-host-'));
-  // The overlay upper folder's mode becomes the merged folder's; mkdtemp's 0700 would hide /etc from nobody.
+  // The overlay upper folder's mode becomes the merged folder's, and mkdtemp's 0700 would hide /etc from the user nobody.
   await chmod(scratch, 0o755);
   const nsFolder = join(scratch, 'ns');
   for (const name of ['etc-upper', 'etc-work', 'var-lib-upper', 'var-lib-work']) {

@@ -127,7 +127,7 @@ function sshdConfig(hostKeyPath: string, options: SshdOptions): string {
   const lines = [
     'ListenAddress 127.0.0.1',
     `HostKey ${hostKeyPath}`,
-    // Without this sshd -D writes /run/sshd.pid; /run is a tmpfs here, but say so explicitly.
+    // Without this line sshd -D writes /run/sshd.pid. /run is a tmpfs here, but no pid file is needed.
     'PidFile none',
     'UsePAM yes',
     'PasswordAuthentication no',

@@ -16,7 +16,7 @@ let keysOf: Map<string, string[]>;
 
 beforeAll(async () => {
   cache = await readFile(FIXTURE);
-  // The expected answer, derived from the fixture by splitting each line at its first colon.
+  // The expected keys, derived from the fixture by splitting each line at its first colon.
   keysOf = new Map();
   for (const line of cache.toString().split('\n').filter(Boolean)) {
     const colon = line.indexOf(':');

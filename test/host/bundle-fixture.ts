@@ -32,7 +32,7 @@ export function createTestSigner(): TestSigner {
   };
 }
 
-/** A person with a user-private group id equal to the uid; override any field. */
+/** Creates a person whose user-private group id equals the uid; `overrides` replaces any field. */
 export function makePerson(username: string, uidNumber: number, overrides: Partial<Person> = {}): Person {
   return {
     username,

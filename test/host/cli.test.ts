@@ -68,7 +68,7 @@ describe('fleet-login-agent command line', () => {
     expect(result.logs[0]?.error).toContain(`invalid at ${field}:`);
   });
 
-  it('exits 2 when the keyring holds no key', async () => {
+  it('exits 2 for an empty keyring', async () => {
     const keyringFile = join(host.folder, 'empty.pem');
     await writeFile(keyringFile, '');
     const config = {
@@ -81,7 +81,7 @@ describe('fleet-login-agent command line', () => {
     const result = await host.run(['sync', '--config', await writeConfig(config)]);
 
     expect(result.code).toBe(EXIT.usage);
-    expect(result.stderr).toContain('holds no PEM public key');
+    expect(result.stderr).toContain('contains no PEM public key');
   });
 
   it('lets --root override the root from the config', async () => {

@@ -44,9 +44,9 @@ function buildDirectory(): { people: Person[]; groups: Group[] } {
 }
 
 /**
- * Looks a key up as libnss-cache 0.18 does: the entry width is the first line's length
- * including its newline, bsearch(3) compares the key with strcmp against the text before the
- * first NUL, and the offset is the decimal text after it. Returns the record at that offset.
+ * Looks a key up as libnss-cache 0.18 does. The entry width is the first line's length including
+ * its newline. bsearch(3) compares the key with strcmp against the text before the first NUL, and
+ * the offset is the decimal text after it. Returns the record at that offset.
  */
 function libnssCacheLookup(index: Buffer, cache: Buffer, key: string): string | undefined {
   const width = index.indexOf(NEWLINE) + 1;

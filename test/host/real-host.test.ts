@@ -44,7 +44,7 @@ async function setUpAgent(
 }
 
 describe('fleet-login-agent on a real host', () => {
-  it('lets a person log in through libnss-cache and sshd, and refuses them once removed', async () => {
+  it('admits a person, then rejects them once removed', async () => {
     await withHostNamespace(async (host) => {
       const signer = createTestSigner();
       const { configPath, store } = await setUpAgent(host, signer.publicKeyPem);

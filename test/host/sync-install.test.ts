@@ -199,7 +199,7 @@ describe('fleet-login-agent sync install', () => {
     },
   );
 
-  it('exits 7 while another live agent holds the lock', async () => {
+  it('exits 7 while another agent runs', async () => {
     await host.publish({ serial: 1, files: renderNssFiles([ana], groups) });
     const layout = agentLayout(host.root);
     await host.sync();

@@ -128,7 +128,7 @@ describe('fleet-login-agent sync rejections', () => {
     expect(report.lastError.message).toContain('lower than the installed serial 5');
   });
 
-  it('exits 3 and keeps the bundle when the manifest is missing from the store', async () => {
+  it('exits 3 when the manifest is missing', async () => {
     const before = await snapshotTree(host.root);
     await host.store.delete(manifestObjectKey('general'));
 
@@ -139,7 +139,7 @@ describe('fleet-login-agent sync rejections', () => {
     expect(await snapshotTree(host.root)).toEqual(before);
   });
 
-  it('exits 3 and keeps the bundle when a file object is missing', async () => {
+  it('exits 3 when a file object is missing', async () => {
     const before = await snapshotTree(host.root);
     const { manifest } = await host.publish({ serial: 6, files: renderNssFiles(newPeople, groups) });
     // passwd.cache differs from the installed one, so the agent must download it.
