@@ -228,12 +228,17 @@ async function launch(dir: string, configFile: string, urls: string[], port: num
 
 /** Sends SIGTERM to the PID in the pidfile (the child's PID if there is none), then SIGKILL after the deadline. */
 async function terminate(dir: string, child: ChildProcess): Promise<void> {
+  // Listen before the first await, so an exit that happens meanwhile is not missed.
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
   if (child.exitCode !== null || child.signalCode !== null) return;
   const pidText = await readFile(join(dir, 'slapd.pid'), 'utf8').catch(() => '');
   const pid = Number.parseInt(pidText, 10) || child.pid;
-  if (pid === undefined) return;
+  // Checked again after the await: once the child is reaped its PID may belong to another process.
+  if (pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
 
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   signal(pid, 'SIGTERM');
   // A test may have paused slapd with SIGSTOP; it handles SIGTERM only once it runs again.
   signal(pid, 'SIGCONT');
