@@ -36,6 +36,7 @@ export interface AgentLayout {
   /** Symbolic link to the live generation, relative (`generations/<name>`); swapped with one rename. */
   current: string;
   stateFile: string;
+  /** Under /run, a tmpfs on systemd hosts, so taking the lock writes nothing to disk and a reboot clears it. */
   lockFile: string;
 }
 
@@ -47,7 +48,7 @@ export function agentLayout(root: string): AgentLayout {
     generations: join(stateFolder, 'generations'),
     current: join(stateFolder, 'current'),
     stateFile: join(stateFolder, 'state.json'),
-    lockFile: join(stateFolder, 'lock'),
+    lockFile: join(root, 'run/fleet-login/agent.lock'),
   };
 }
 

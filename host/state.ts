@@ -5,6 +5,7 @@ import { readFile, readlink, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { BUNDLE_FILE_NAMES, type BundleFileEntry, type BundleFileName } from '../shared/bundle/manifest.ts';
+import { FleetLoginError } from '../shared/errors.ts';
 import { type FileOwnership, syncFolder, temporarySibling, writeNewFileSynced } from './durable-fs.ts';
 import { type AgentLayout, MANIFEST_FILE } from './layout.ts';
 
@@ -64,8 +65,14 @@ export async function readInstalledBundle(layout: AgentLayout): Promise<Installe
     throw error;
   }
   const generation = (await readlink(layout.current)).split('/').pop() ?? '';
-  const payload = envelopeSchema.parse(JSON.parse(bytes.toString('utf8'))).payload;
-  return { generation, payload, ...payloadSchema.parse(JSON.parse(payload)) };
+  try {
+    const payload = envelopeSchema.parse(JSON.parse(bytes.toString('utf8'))).payload;
+    return { generation, payload, ...payloadSchema.parse(JSON.parse(payload)) };
+  } catch (error) {
+    throw new FleetLoginError(`the installed manifest ${join(layout.current, MANIFEST_FILE)} is invalid`, {
+      cause: error,
+    });
+  }
 }
 
 /** Reads state.json; a missing or unreadable file counts as empty state. */

@@ -91,7 +91,7 @@ export async function createAgentRoot(hostClass = 'general'): Promise<AgentRoot>
 }
 
 /**
- * Describes every entry under the root except the agent's bookkeeping (state.json, lock): type,
+ * Describes every entry under the root except the agent's bookkeeping (state.json): type,
  * mode, owner, link target and content hash. Two equal snapshots mean no installed file changed.
  */
 export async function snapshotTree(root: string): Promise<Record<string, string>> {
@@ -100,7 +100,7 @@ export async function snapshotTree(root: string): Promise<Record<string, string>
     for (const name of (await readdir(folder)).sort()) {
       const path = join(folder, name);
       const key = relative(root, path);
-      if (key === 'var/lib/fleet-login/state.json' || key === 'var/lib/fleet-login/lock') continue;
+      if (key === 'var/lib/fleet-login/state.json') continue;
       const stats = await lstat(path);
       const owner = `${(stats.mode & 0o7777).toString(8)} ${stats.uid}:${stats.gid}`;
       if (stats.isSymbolicLink()) snapshot[key] = `link -> ${await readlink(path)}`;
