@@ -1,5 +1,6 @@
 // fauxqs, an in-process SNS, SQS and S3 emulator, on 127.0.0.1 with a free port, and SDK clients for it.
 
+import { createServer } from 'node:net';
 import { S3Client } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import {
@@ -96,4 +97,14 @@ export async function drainQueue(
       );
     }
   }
+}
+
+/** Returns a port on 127.0.0.1 with nothing listening, so a client pointed at it gets ECONNREFUSED. */
+export async function closedLoopbackPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (typeof address !== 'object' || address === null) throw new Error('the probe server has no port');
+  return address.port;
 }
