@@ -15,7 +15,7 @@ function defaultSetup(): RotationSetup {
   return coldStartSetup;
 }
 
-/** Builds the handler; tests pass their own setup. Any failure has already been alerted when it is rethrown. */
+/** Builds the handler with a setup that tests replace. A failure is rethrown after its alert was sent. */
 export function createRotateCertsHandler(getSetup: () => RotationSetup = defaultSetup) {
   return withLogger(logger, async () => {
     const { config, store, alerter } = getSetup();

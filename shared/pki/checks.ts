@@ -5,11 +5,11 @@ import { splitPem, x509 } from './crypto.ts';
 import { CertificateError } from './errors.ts';
 import type { CertificatePair } from './issue.ts';
 
-/** What a certificate is checked for: a leaf's extended key usage, or CA constraints. */
+/** Intended use a certificate is checked against: a leaf's extended key usage, or CA constraints. */
 export type CertificateUsage = 'client' | 'server' | 'ca';
 
 export interface PairCheckRequest {
-  /** What the pair is, for error messages, such as "client certificate". */
+  /** Name of the pair in error messages, such as "client certificate". */
   label: string;
   pair: CertificatePair;
   /** PEM trust anchors (the trust bundle) the chain must end in. */
@@ -35,7 +35,7 @@ export async function checkCertificatePair(request: PairCheckRequest): Promise<x
   return leaf;
 }
 
-/** Parses every PEM block of `text`; throws when there is none or one is not a certificate. */
+/** Parses every PEM block of `text`. Throws when there is none or one is not a certificate. */
 export function parseCertificates(text: string, label: string): x509.X509Certificate[] {
   const blocks = splitPem(text);
   if (blocks.length === 0) throw new CertificateError('format', `${label} contains no PEM certificate`);

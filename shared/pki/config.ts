@@ -5,18 +5,18 @@ import { ConfigError } from '../errors.ts';
 const DAY_MS = 24 * 60 * 60 * 1000;
 const HOUR_MS = 60 * 60 * 1000;
 
-/** Parameter Store prefix that holds every certificate, key and the active pointer. */
+/** Parameter Store prefix under which every certificate, key and the active pointer is stored. */
 export const DEFAULT_PKI_PREFIX = '/fleet-login/pki';
-/** Root CA lifetime; rotation starts at the renew fraction, leaving over a year and a half of overlap. */
+/** Root CA lifetime of five years. Rotation starts at 2/3 of it, with about 20 months left. */
 export const DEFAULT_CA_LIFETIME_DAYS = 1826;
 export const DEFAULT_INTERMEDIATE_LIFETIME_DAYS = 365;
-/** Leaf lifetime as ACME CAs issue it; renewed at 2/3, a failing rotation still has 30 days to be fixed. */
+/** Leaf lifetime, the 90 days Let's Encrypt issues. Renewed at 2/3, a leaf whose renewal fails has 30 days left. */
 export const DEFAULT_LEAF_LIFETIME_DAYS = 90;
 /** Renew at 2/3 of the lifetime, the point cert-manager and smallstep's `step ca renew` use. */
 export const DEFAULT_RENEW_FRACTION = 2 / 3;
 /**
  * Time between publishing a trust change and acting on it. It must exceed the 5-minute parameter cache of
- * the Lambdas and the interval of the LDAP hosts' install timer; one day is also one schedule period.
+ * the Lambdas and the interval of the LDAP hosts' install timer. One day is also one schedule period.
  */
 export const DEFAULT_TRUST_OVERLAP_HOURS = 24;
 /** Alert when an active certificate has fewer days left than this. */
@@ -39,11 +39,11 @@ export interface PkiConfig {
   serverCommonName: string;
   serverDnsNames: string[];
   serverIpAddresses: string[];
-  /** KMS key for SecureString keys; unset means the account's aws/ssm key. */
+  /** KMS key for SecureString keys, or undefined for the account's aws/ssm key. */
   kmsKeyId: string | undefined;
 }
 
-/** Reads and checks the PKI settings; throws ConfigError naming the variable. */
+/** Reads and checks the PKI settings. Throws ConfigError naming the variable. */
 export function loadPkiConfig(env: NodeJS.ProcessEnv = process.env): PkiConfig {
   const serverDnsNames = readList(env, 'PKI_SERVER_DNS_NAMES');
   const serverIpAddresses = readList(env, 'PKI_SERVER_IP_ADDRESSES');

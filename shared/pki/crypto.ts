@@ -8,7 +8,7 @@ type CryptoKeyPair = webcrypto.CryptoKeyPair;
 
 import * as x509 from '@peculiar/x509';
 
-// @peculiar/x509 looks up WebCrypto through a global provider; Node's implementation does ECDSA P-256.
+// @peculiar/x509 looks up WebCrypto through a global provider. Node's implementation does ECDSA P-256.
 x509.cryptoProvider.set(webcrypto);
 
 export { x509 };
@@ -46,10 +46,10 @@ export function joinPem(blocks: readonly string[]): string {
   return blocks.map((block) => `${block.trim()}\n`).join('');
 }
 
-/** Returns a positive serial number of 128 random bits as hex, above the 64 bits CAs must use. */
+/** Returns a positive 16-byte serial number as hex: 127 random bits, above the 64 that CAs must use. */
 export function randomSerialNumber(): string {
   const bytes = webcrypto.getRandomValues(new Uint8Array(16));
-  // A DER INTEGER with the top bit set is negative; clearing it keeps the serial positive.
+  // A DER INTEGER with the top bit set is negative, so clearing it keeps the serial positive.
   bytes[0] = (bytes[0] ?? 0) & 0x7f;
   return Buffer.from(bytes).toString('hex');
 }

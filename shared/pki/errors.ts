@@ -2,10 +2,10 @@
 
 import { FleetLoginError } from '../errors.ts';
 
-/** Which check a certificate failed before it could be stored or installed. */
+/** Check that a certificate failed before it could be stored or installed. */
 export type CertificateCheck = 'format' | 'key-match' | 'chain' | 'validity' | 'usage';
 
-/** A certificate or key failed a check; the message names the certificate, never the key. */
+/** A certificate or key failed a check. The message names the certificate, never the key. */
 export class CertificateError extends FleetLoginError {
   constructor(
     readonly check: CertificateCheck,
@@ -16,5 +16,5 @@ export class CertificateError extends FleetLoginError {
   }
 }
 
-/** A read or write of SSM Parameter Store failed; the message names the parameter. */
+/** A read or write of SSM Parameter Store failed. The message names the parameter. */
 export class CertificateStoreError extends FleetLoginError {}

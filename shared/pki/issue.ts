@@ -19,7 +19,7 @@ export interface CertificatePair {
   keyPem: string;
 }
 
-/** What a leaf is for: `client` gets clientAuth (the Lambdas), `server` gets serverAuth (slapd). */
+/** Role of a leaf: `client` gets clientAuth (the Lambdas), `server` gets serverAuth (slapd). */
 export type LeafRole = 'client' | 'server';
 
 export interface ValidityWindow {
@@ -36,7 +36,7 @@ export interface LeafRequest extends ValidityWindow {
   issuer: CertificatePair;
 }
 
-/** Issues a leaf certificate; injected so tests can hand the rotation a bad certificate. */
+/** Function that issues a leaf certificate, injected so tests can hand the rotation a bad certificate. */
 export type LeafIssuer = (request: LeafRequest) => Promise<CertificatePair>;
 
 /** Creates a self-signed root CA that may sign one level of intermediate below it. */
@@ -71,7 +71,7 @@ export async function issueIntermediateCa(
   return signCertificate(commonName, window, issuer, extensions);
 }
 
-/** Issues a client or server leaf; a server leaf carries the DNS and IP names clients connect to. */
+/** Issues a client or server leaf. A server leaf carries the DNS and IP names clients connect to. */
 export const issueLeaf: LeafIssuer = async (request) => {
   const usage =
     request.role === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth;
@@ -115,7 +115,7 @@ async function signCertificate(
     ],
   });
 
-  // A root is the trust anchor and is never sent; an intermediate issuer travels after the new certificate.
+  // A root is the trust anchor and is never sent. An intermediate issuer follows the new certificate.
   const selfSigned = await issuerCert.isSelfSigned();
   const chain = selfSigned ? [cert.toString('pem')] : [cert.toString('pem'), ...issuerChain];
   return { certPem: joinPem(chain), keyPem: await exportPrivateKeyPem(keys.privateKey) };

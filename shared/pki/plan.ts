@@ -14,7 +14,7 @@ export type RotationStep =
   | { kind: 'renew-intermediate'; reason: string }
   | { kind: 'renew-leaf'; role: LeafRole; reason: string };
 
-/** The active certificates, parsed; `intermediate` only when the pointer names one. */
+/** The active certificates, parsed. `intermediate` is set only when the pointer names one. */
 export interface ActiveCertificates {
   state: PkiState;
   ca: x509.X509Certificate;
@@ -34,7 +34,7 @@ export interface CertificateSummary {
   renewalDue: boolean;
 }
 
-/** Reads and parses the certificates the pointer names; undefined when the prefix is empty. */
+/** Reads and parses the certificates the pointer names, or returns undefined when the prefix is empty. */
 export async function loadActiveCertificates(
   store: SsmCertificateStore,
 ): Promise<ActiveCertificates | undefined> {

@@ -26,7 +26,8 @@ import {
 } from './steps.ts';
 import type { SsmCertificateStore } from './store.ts';
 
-/** A run takes at most this many steps; a full CA rotation with zero overlap takes five. */
+/** Step limit of one run. The longest real run takes six steps (a CA rotation with zero overlap, an
+ * intermediate and both leaves), so reaching ten means a step that does not change the state. */
 const MAX_STEPS_PER_RUN = 10;
 
 export interface RotationDependencies {
@@ -46,7 +47,7 @@ export interface RotationReport {
 
 /**
  * Applies every due step (bootstrap, CA rotation phases, intermediate and leaf renewal) and sends a notice
- * when anything rotated. On failure it sends a critical alert and rethrows; the pointer stays on the last
+ * when anything rotated. On failure it sends a critical alert and rethrows, and the pointer stays on the last
  * complete set.
  */
 export async function rotateCertificates(
@@ -89,14 +90,14 @@ export async function importCa(
   const now = (dependencies.now ?? (() => new Date()))();
   if ((await dependencies.store.readState()) !== undefined) {
     throw new FleetLoginError(
-      `${config.prefix} already holds certificates; import a CA only into an empty prefix`,
+      `${config.prefix} already contains certificates; import a CA only into an empty prefix`,
     );
   }
   const caPem = splitPem(ca.certPem)[0];
   if (caPem === undefined || !(await new x509.X509Certificate(caPem).isSelfSigned())) {
     throw new CertificateError('chain', 'the imported CA certificate must be a self-signed root CA');
   }
-  // An existing CA may have any lifetime; one past its renewal point starts a CA rotation on the next run.
+  // An existing CA may have any lifetime. One past its renewal point starts a CA rotation on the next run.
   const maxLifetimeMs = Number.POSITIVE_INFINITY;
   await checkCertificatePair({
     label: 'imported CA certificate',
@@ -147,7 +148,7 @@ async function applyStep(
 async function reportExpiries(context: StepContext, alerter: Alerter, steps: RotationStep[]) {
   const active = await loadActiveCertificates(context.store);
   if (active === undefined)
-    throw new FleetLoginError(`${context.config.prefix} holds no active pointer after rotation`);
+    throw new FleetLoginError(`the active pointer under ${context.config.prefix} is missing after rotation`);
 
   const certificates = summarizeCertificates(active, context.config, context.now);
   const expiring = certificates.filter(

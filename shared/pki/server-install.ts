@@ -22,7 +22,7 @@ export interface ServerInstallOptions {
   certFile: string;
   keyFile: string;
   caFile: string;
-  /** Shell command run after any file changed, such as `systemctl restart slapd`; none when undefined. */
+  /** Shell command run after any file changed, such as `systemctl restart slapd`, or undefined for none. */
   reloadCommand: string | undefined;
   now?: () => Date;
 }
@@ -49,8 +49,9 @@ export async function installLdapServerCert(options: ServerInstallOptions): Prom
     maxLifetimeMs: Number.POSITIVE_INFINITY,
   });
 
-  // The trust bundle goes first: adding a CA is always safe. The certificate and key are two renames, so a
-  // slapd that restarts between them could read a mismatched pair; the reload runs only after both.
+  // The trust bundle goes first, because a bundle with more CAs accepts everything the old one did. The
+  // certificate and key are two renames, so a slapd that restarts between them could read a mismatched pair.
+  // The reload command runs only after both.
   const files: [string, string, number][] = [
     [options.caFile, caPem, 0o644],
     [options.certFile, material.cert, 0o644],
@@ -63,7 +64,8 @@ export async function installLdapServerCert(options: ServerInstallOptions): Prom
     changed.push(path);
   }
 
-  // NOTE: after a failed reload the next run finds the files current and does not reload; the error says so.
+  // NOTE: after a failed reload, the next run finds the files current and does not reload. The error asks
+  // for a reload by hand.
   if (changed.length === 0 || options.reloadCommand === undefined) return { changed, reloaded: false };
   await runReloadCommand(options.reloadCommand);
   return { changed, reloaded: true };

@@ -16,11 +16,11 @@ export interface RotationSetup {
 
 export interface RotationSetupOptions {
   ssm?: SSMClient;
-  /** Print alerts instead of publishing them when ALERT_TOPIC_ARN is unset (the CLI); the Lambda requires it. */
+  /** Whether alerts go to stderr when ALERT_TOPIC_ARN is unset (the CLI). The Lambda requires the topic. */
   allowConsoleAlerts?: boolean;
 }
 
-/** Reads PKI_* and ALERT_TOPIC_ARN and builds the store and alerter; throws ConfigError naming the variable. */
+/** Reads PKI_* and ALERT_TOPIC_ARN and builds the store and alerter. Throws ConfigError naming the variable. */
 export function createRotationSetup(
   env: NodeJS.ProcessEnv = process.env,
   options: RotationSetupOptions = {},

@@ -7,9 +7,9 @@ import { CertificateStoreError } from './errors.ts';
 const versionRefSchema = z.object({ cert: z.int().positive(), key: z.int().positive() });
 
 /**
- * A CA rotation in progress. In `trust-published` the trust bundle holds the current and the next CA and the
- * leaves still come from the current one; in `leaves-issued` the leaves come from the new CA and the bundle
- * still holds the previous one. `since` is when the phase began, so the overlap is measured from it.
+ * A CA rotation in progress. In `trust-published` the trust bundle contains the current and the next CA, and
+ * the leaves still come from the current one. In `leaves-issued` the leaves come from the new CA, and the
+ * bundle still contains the previous one. The overlap is measured from `since`, when the phase began.
  */
 const caRotationSchema = z.discriminatedUnion('phase', [
   z.object({ phase: z.literal('trust-published'), nextCa: versionRefSchema, since: z.iso.datetime() }),
@@ -31,7 +31,7 @@ export type VersionRef = z.infer<typeof versionRefSchema>;
 export type CaRotation = z.infer<typeof caRotationSchema>;
 export type PkiState = z.infer<typeof pkiStateSchema>;
 
-/** Parses the active pointer read from `parameterName`; throws naming the parameter and the invalid field. */
+/** Parses the active pointer read from `parameterName`. Throws naming the parameter and the invalid field. */
 export function parsePkiState(text: string, parameterName: string): PkiState {
   let json: unknown;
   try {

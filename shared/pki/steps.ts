@@ -234,6 +234,6 @@ function shortId(): string {
 function onlyCertificate(certPem: string): string {
   const first = splitPem(certPem)[0];
   if (first === undefined)
-    throw new CertificateError('format', 'a CA certificate parameter holds no PEM block');
+    throw new CertificateError('format', 'a CA certificate parameter contains no PEM block');
   return first;
 }

@@ -10,17 +10,17 @@ import { CertificateStoreError } from './errors.ts';
 import type { CertificatePair } from './issue.ts';
 import { formatPkiState, type PkiState, parsePkiState, type VersionRef } from './state.ts';
 
-/** Every SSM action this module and the TLS material readers call; the IAM role must grant exactly these. */
+/** Every SSM action this module and the TLS material readers call. The IAM roles must grant exactly these. */
 export const SSM_ACTIONS = ['ssm:GetParameters', 'ssm:PutParameter'] as const;
 
 /** GetParameters accepts at most 10 names per call. */
 const GET_PARAMETERS_MAX_NAMES = 10;
 
-/** Where a certificate and key live: the root CA, the optional intermediate, and the two leaves. */
+/** Storage slot of a certificate and its key: the root CA, the optional intermediate, or a leaf. */
 export type CertificateSlot = 'ca' | 'intermediate' | 'client' | 'server';
 
 export interface PkiParameterNames {
-  /** The active pointer (JSON); the only parameter a consumer reads unversioned. */
+  /** The active pointer (JSON), the only parameter a consumer reads without a version. */
   active: string;
   trustBundle: string;
   cert(slot: CertificateSlot): string;
@@ -45,7 +45,7 @@ export function versionSelector(name: string, version: number): string {
   return `${name}:${version}`;
 }
 
-/** Reads and writes the PKI parameters; SecureString for keys, String for certificates and the pointer. */
+/** Reads and writes the PKI parameters: SecureString for keys, String for certificates and the pointer. */
 export class SsmCertificateStore {
   readonly names: PkiParameterNames;
 
@@ -69,7 +69,7 @@ export class SsmCertificateStore {
     await this.put(this.names.active, formatPkiState(state), 'String');
   }
 
-  /** Stores a certificate and its key as new versions; the key goes first so a stored certificate has its key. */
+  /** Stores a certificate and its key as new versions. The key goes first, so a stored certificate has its key. */
   async putPair(slot: CertificateSlot, pair: CertificatePair): Promise<VersionRef> {
     const key = await this.put(this.names.key(slot), pair.keyPem, 'SecureString');
     const cert = await this.put(this.names.cert(slot), pair.certPem, 'String');
@@ -101,7 +101,7 @@ export class SsmCertificateStore {
     return requireValue(await this.getValues([selector]), selector);
   }
 
-  /** Returns the values found, keyed by the requested name or selector; missing ones are left out. */
+  /** Returns the values found, keyed by the requested name or selector. Missing ones are left out. */
   private async getValues(requested: string[]): Promise<Map<string, string>> {
     const found = new Map<string, string>();
     for (let start = 0; start < requested.length; start += GET_PARAMETERS_MAX_NAMES) {

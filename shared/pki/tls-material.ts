@@ -17,7 +17,7 @@ export interface TlsMaterial {
 
 /**
  * Reads the trust bundle and the `role` certificate and key that the active pointer names. Only the pointer
- * changes over time; the versions it names never do, so a cached pointer always yields a matching set.
+ * changes over time, and the versions it names never do, so a cached pointer always yields a matching set.
  */
 export async function loadTlsMaterial(
   reader: ParameterReader,

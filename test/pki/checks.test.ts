@@ -63,7 +63,7 @@ describe('checkCertificatePair', () => {
     expect(leaf.subject).toBe('CN=ldap.test');
   });
 
-  it('accepts a leaf whose chain runs through an intermediate', async () => {
+  it('accepts a chain through an intermediate', async () => {
     const intermediate = await issueIntermediateCa('checks intermediate', year, ca);
     const client = await issueLeaf(
       leafRequest(intermediate, { role: 'client', dnsNames: [], ipAddresses: [] }),
@@ -252,7 +252,7 @@ describe('checkCertificatePair', () => {
 });
 
 describe('issueLeaf', () => {
-  it('writes the requested names and usage into a server certificate', async () => {
+  it('writes names and usage into a server leaf', async () => {
     const ca = await createRootCa('issue CA', year);
     const pair = await issueLeaf(
       leafRequest(ca, { dnsNames: ['ldap.test', 'ldap2.test'], ipAddresses: ['127.0.0.1', '::1'] }),

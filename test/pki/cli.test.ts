@@ -45,14 +45,14 @@ describe('rotate-certs CLI', () => {
       },
     });
 
-  it('reports a bootstrap in a dry run of an empty prefix and writes nothing', async () => {
+  it('dry run of an empty prefix', async () => {
     expect(await run(['--dry-run'])).toBe(0);
 
     expect(stdout).toContain('No active certificates');
     expect(ssm.puts).toEqual([]);
   });
 
-  it('lists expiry and renewal times and the due renewals in a dry run', async () => {
+  it('dry run lists expiry and renewal', async () => {
     expect(await run([])).toBe(0);
     expect(stdout).toContain('bootstrap');
     stdout = '';
@@ -70,7 +70,7 @@ describe('rotate-certs CLI', () => {
     expect(ssm.puts.length).toBe(puts);
   });
 
-  it('shows the CA rotation phase and when its next step is due', async () => {
+  it('dry run shows the CA rotation phase', async () => {
     const env = { ...ENV, PKI_CA_LIFETIME_DAYS: '300', PKI_LEAF_LIFETIME_DAYS: '60' };
     await run([], env);
     clock.advance(201 * DAY_MS);
@@ -113,14 +113,14 @@ describe('rotate-certs CLI', () => {
     expect(stderr).toContain('Usage:');
   });
 
-  it('exits 1 naming the variable when the settings are invalid', async () => {
+  it('exits 1 naming an invalid variable', async () => {
     expect(await run(['--dry-run'], { PKI_PARAMETER_PREFIX: '/test/pki' })).toBe(1);
     expect(stderr).toContain('PKI_SERVER_DNS_NAMES');
   });
 });
 
 describe('install-ldap-server-cert CLI', () => {
-  it('installs the server files and runs the reload command once', async () => {
+  it('installs files and reloads once', async () => {
     const ssm = new FakeSsm();
     const dir = await mkdtemp(join(tmpdir(), 'fleet-login-pki-install-cli-'));
     try {

@@ -43,7 +43,7 @@ describe('rotateCertificates', () => {
     }
   }
 
-  it('bootstraps an empty prefix with a CA, both leaves and a pointer', async () => {
+  it('bootstraps an empty prefix', async () => {
     const { alerts, send } = collectAlerts();
     const report = await rotateCertificates(testConfig(), { store, alerter: { send }, now: clock.now });
 
@@ -55,7 +55,7 @@ describe('rotateCertificates', () => {
     await expectConsistent();
   });
 
-  it('stores keys as SecureString and certificates as String', async () => {
+  it('stores keys as SecureString only', async () => {
     await rotateCertificates(testConfig(), { store, alerter: collectAlerts(), now: clock.now });
 
     for (const put of ssm.puts) {
@@ -70,7 +70,7 @@ describe('rotateCertificates', () => {
     ]);
   });
 
-  it('passes the configured KMS key for SecureString parameters only', async () => {
+  it('passes the KMS key for SecureStrings only', async () => {
     const keyStore = new SsmCertificateStore(ssm.client, '/test/pki', 'alias/fleet-login');
     await rotateCertificates(testConfig(), {
       store: keyStore,
@@ -105,7 +105,7 @@ describe('rotateCertificates', () => {
     expect(alerts).toEqual([]);
   });
 
-  it('renews both leaves once they pass 2/3 of their lifetime', async () => {
+  it('renews leaves past 2/3 of their lifetime', async () => {
     const first = await rotateCertificates(testConfig(), {
       store,
       alerter: collectAlerts(),
@@ -140,7 +140,7 @@ describe('rotateCertificates', () => {
     ).toHaveLength(2);
   });
 
-  it('rotates the CA through both trust phases with the overlap between them', async () => {
+  it('rotates the CA through both trust phases', async () => {
     const config = testConfig({ PKI_CA_LIFETIME_DAYS: '300', PKI_LEAF_LIFETIME_DAYS: '60' });
     const run = async () =>
       (await rotateCertificates(config, { store, alerter: collectAlerts(), now: clock.now })).steps;
@@ -175,7 +175,7 @@ describe('rotateCertificates', () => {
     await expectConsistent(config);
   });
 
-  it('completes a whole CA rotation in one run when the overlap is zero', async () => {
+  it('rotates the CA in one run without overlap', async () => {
     const config = testConfig({
       PKI_CA_LIFETIME_DAYS: '300',
       PKI_LEAF_LIFETIME_DAYS: '60',
@@ -197,7 +197,7 @@ describe('rotateCertificates', () => {
     await expectConsistent(config);
   });
 
-  it('issues leaves through an intermediate when one is configured', async () => {
+  it('issues leaves through a configured intermediate', async () => {
     const config = testConfig({ PKI_USE_INTERMEDIATE: 'true' });
     const report = await rotateCertificates(config, {
       store,
@@ -229,7 +229,7 @@ describe('rotateCertificates', () => {
     await expectConsistent(config);
   });
 
-  it('drops the intermediate and reissues the leaves when intermediates are turned off', async () => {
+  it('drops an intermediate that was turned off', async () => {
     await rotateCertificates(testConfig({ PKI_USE_INTERMEDIATE: 'true' }), {
       store,
       alerter: collectAlerts(),
@@ -246,7 +246,7 @@ describe('rotateCertificates', () => {
     await expectConsistent();
   });
 
-  it('keeps the old pair active and alerts when a new key does not match (C19)', async () => {
+  it('keeps the old pair on a key mismatch', async () => {
     await rotateCertificates(testConfig(), { store, alerter: collectAlerts(), now: clock.now });
     const before = await store.readState();
     clock.advance(61 * DAY_MS);
@@ -298,7 +298,7 @@ describe('rotateCertificates', () => {
     expect(alerts[1]?.subject).toContain('expires soon');
   });
 
-  it('rejects an import into a prefix that already holds certificates', async () => {
+  it('rejects an import into a used prefix', async () => {
     await rotateCertificates(testConfig(), { store, alerter: collectAlerts(), now: clock.now });
     const ca = await createRootCa('late CA', {
       notBefore: clock.now(),
@@ -307,7 +307,7 @@ describe('rotateCertificates', () => {
 
     await expect(
       importCa(testConfig(), { store, alerter: collectAlerts(), now: clock.now }, ca),
-    ).rejects.toThrow('already holds certificates');
+    ).rejects.toThrow('already contains certificates');
   });
 
   it('rejects an imported CA whose key does not match', async () => {

@@ -44,7 +44,7 @@ describe('installLdapServerCert', () => {
   const reloads = async () =>
     (await readFile(join(dir, 'reloads'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
 
-  it('writes the active server certificate, key and trust bundle, then reloads', async () => {
+  it('installs the server files and reloads', async () => {
     const result = await installLdapServerCert(options);
     const material = await loadTlsMaterial(options.reader, 'server', '/test/pki');
 
@@ -56,7 +56,7 @@ describe('installLdapServerCert', () => {
     expect(await reloads()).toEqual(['reloaded']);
   });
 
-  it('leaves files alone and skips the reload when nothing changed', async () => {
+  it('skips unchanged files and the reload', async () => {
     await installLdapServerCert(options);
     const result = await installLdapServerCert(options);
 
@@ -82,7 +82,7 @@ describe('installLdapServerCert', () => {
     expect((await stat(options.keyFile)).mode & 0o777).toBe(0o640);
   });
 
-  it('installs nothing when the stored key does not match the certificate', async () => {
+  it('installs nothing for a mismatched key', async () => {
     const state = await store.readState();
     const server = await store.readPair('server', state?.server ?? { cert: 0, key: 0 });
     const ca = await store.readPair('ca', state?.ca ?? { cert: 0, key: 0 });
@@ -103,7 +103,7 @@ describe('installLdapServerCert', () => {
     expect(await reloads()).toEqual([]);
   });
 
-  it('reports a failing reload command after installing the files', async () => {
+  it('reports a failing reload command', async () => {
     const failing = { ...options, reloadCommand: 'exit 3' };
 
     await expect(installLdapServerCert(failing)).rejects.toThrow('reload command "exit 3" failed');

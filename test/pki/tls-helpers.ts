@@ -10,7 +10,7 @@ export interface TlsTestServer {
   close(): Promise<void>;
 }
 
-/** Starts a server that demands a client certificate and answers "ok" to an authorized client. */
+/** Starts a server that requires a client certificate and sends "ok" to an authorized client. */
 export async function startMutualTlsServer(material: TlsMaterial): Promise<TlsTestServer> {
   const server = tls.createServer({ ...material, requestCert: true, rejectUnauthorized: true }, (socket) => {
     socket.end('ok');
@@ -28,7 +28,7 @@ export async function startMutualTlsServer(material: TlsMaterial): Promise<TlsTe
   };
 }
 
-/** Connects with `material` and returns "accepted" when the server answered, else the error code. */
+/** Connects with `material` and returns "accepted" when the server sent "ok", else the error code. */
 export async function tryMutualTls(port: number, material: TlsMaterial): Promise<string> {
   let socket: tls.TLSSocket;
   try {

@@ -20,7 +20,7 @@ describe('loadLdapTlsMaterial', () => {
 
   afterEach(() => ssm.restore());
 
-  it('returns the active trust bundle, client certificate and key', async () => {
+  it('returns the active client material', async () => {
     await rotate();
     const material = await loadLdapTlsMaterial(new SsmParameterReader(ssm.client), '/test/pki');
 
@@ -36,7 +36,7 @@ describe('loadLdapTlsMaterial', () => {
     expect(new x509.X509Certificate(material.cert).subject).toBe('CN=localhost');
   });
 
-  it('keeps a matching pair from a cached pointer and switches after the cache expires', async () => {
+  it('switches pairs only when the cache expires', async () => {
     await rotate();
     let nowMs = 0;
     const reader = new SsmParameterReader(ssm.client, 1000, () => nowMs);
