@@ -26,8 +26,10 @@ import {
 } from './steps.ts';
 import type { SsmCertificateStore } from './store.ts';
 
-/** Step limit of one run. The longest real run takes six steps (a CA rotation with zero overlap, an
- * intermediate and both leaves), so reaching ten means a step that does not change the state. */
+/**
+ * Step limit of one run. The longest real run takes six steps (a CA rotation with zero overlap, an
+ * intermediate and both leaves), so reaching ten means a step that does not change the state.
+ */
 const MAX_STEPS_PER_RUN = 10;
 
 export interface RotationDependencies {
