@@ -7,14 +7,16 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { createHrHookHandler } from '../functions/hr-hook.ts';
 import { createOktaHookHandler } from '../functions/okta-hook.ts';
 import type { ClassPublishResult } from '../shared/bundle/publish.ts';
 import { loadConfig } from '../shared/config.ts';
-import { publishAll } from '../shared/control-plane.ts';
+import { inboxSyncDeps, publishAll } from '../shared/control-plane.ts';
 import { applyPendingEntries, directoryChanged } from '../shared/directory/inbox-sync.ts';
 import type { Log } from '../shared/log.ts';
 import { createRuntime, type Runtime } from '../shared/runtime.ts';
 import { MAX_WEBHOOK_BODY_BYTES } from '../shared/sources/http.ts';
+import { type HrDouble, startHrDouble } from './hr-double.ts';
 import { type OktaDouble, startOktaDouble } from './okta-double.ts';
 
 export interface LocalStackOptions {
@@ -29,7 +31,10 @@ export interface LocalStackOptions {
 export interface LocalStack {
   hookUrl: string;
   hookSecret: string;
+  hrHookUrl: string;
+  hrSecret: string;
   okta: OktaDouble;
+  hr: HrDouble;
   runtime: Runtime;
   dataDir: string;
   keyringFile: string;
@@ -41,22 +46,30 @@ export interface LocalStack {
 }
 
 const HOOK_PATH = '/hooks/okta';
+const HR_HOOK_PATH = '/hooks/hr';
+
+type LambdaHandler = (event: APIGatewayProxyEventV2, context: never) => Promise<unknown>;
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const dataDir = resolve(options.dataDir ?? '.local');
   await mkdir(dataDir, { recursive: true });
   const okta = await startOktaDouble({ stateFile: join(dataDir, 'okta-users.json') });
-  const secrets = await ensureParameters(dataDir, okta.apiToken);
+  const hr = await startHrDouble();
+  const secrets = await ensureParameters(dataDir, okta.apiToken, hr.apiKey);
 
   const config = loadConfig({
     EMBEDDED_DIRECTORY_FILE: join(dataDir, 'directory.json'),
     LOCAL_STORE_DIR: join(dataDir, 'buckets'),
     LOCAL_PARAMETER_FILE: join(dataDir, 'parameters.json'),
     OKTA_ORG_URL: okta.url,
+    HR_API_URL: hr.url,
     POLICY_FILE: options.policyFile ?? 'config/host-classes.yaml',
   });
   const runtime = createRuntime(config);
-  const hook = createOktaHookHandler(() => runtime);
+  const handlers: Record<string, LambdaHandler> = {
+    [HOOK_PATH]: createOktaHookHandler(() => runtime) as LambdaHandler,
+    [HR_HOOK_PATH]: createHrHookHandler(() => runtime) as LambdaHandler,
+  };
 
   let queue: Promise<unknown> = Promise.resolve();
   const serially = <T>(job: () => Promise<T>): Promise<T> => {
@@ -69,20 +82,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const syncNow = () =>
     serially(async () => {
       const store = await runtime.openDirectory();
-      const deps = {
-        inbox: runtime.bucket(config.buckets.inbox),
-        store,
-        okta: await runtime.okta(),
-        settings: { keysAttribute: config.okta.keysAttribute, groupPattern: config.okta.groupPattern },
-        log: options.log,
-      };
+      const deps = await inboxSyncDeps(runtime, store, options.log);
       const { results, failed } = await applyPendingEntries(deps).finally(() => store.close());
       const published = directoryChanged(results) ? await publishAll(runtime, options.log) : [];
       return { applied: results.length, failed: failed.length, published };
     });
 
   const server = createServer((request, response) => {
-    void serveHook(request, hook).then(
+    void serveHook(request, handlers).then(
       (result) => {
         response.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
         response.end(result.body ?? '');
@@ -101,7 +108,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   return {
     hookUrl: `http://127.0.0.1:${port}${HOOK_PATH}`,
     hookSecret: secrets.hookSecret,
+    hrHookUrl: `http://127.0.0.1:${port}${HR_HOOK_PATH}`,
+    hrSecret: secrets.hrSecret,
     okta,
+    hr,
     runtime,
     dataDir,
     keyringFile: join(dataDir, 'keyring.pem'),
@@ -116,6 +126,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       server.closeAllConnections();
       await queue.catch(() => undefined);
       await okta.close();
+      await hr.close();
     },
   };
 }
@@ -123,10 +134,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 /** Turns a Node request into the API Gateway HTTP API event the Lambda handler takes. */
 async function serveHook(
   request: IncomingMessage,
-  hook: ReturnType<typeof createOktaHookHandler>,
+  handlers: Record<string, LambdaHandler>,
 ): Promise<APIGatewayProxyStructuredResultV2> {
   const path = new URL(request.url ?? '/', 'http://localhost').pathname;
-  if (path !== HOOK_PATH) return { statusCode: 404, body: 'not found' };
+  const hook = handlers[path];
+  if (!hook) return { statusCode: 404, body: 'not found' };
 
   const chunks: Buffer[] = [];
   let size = 0;
@@ -154,8 +166,12 @@ function localContext() {
   return { awsRequestId: randomBytes(8).toString('hex'), functionName: 'okta-hook-local' } as never;
 }
 
-/** Creates the parameter file and keyring on first start: hook secret, Okta token, signing key. */
-async function ensureParameters(dataDir: string, oktaToken: string): Promise<{ hookSecret: string }> {
+/** Creates the parameter file and keyring on first start: hook secrets, API tokens, signing key. */
+async function ensureParameters(
+  dataDir: string,
+  oktaToken: string,
+  hrApiKey: string,
+): Promise<{ hookSecret: string; hrSecret: string }> {
   const path = join(dataDir, 'parameters.json');
   const config = loadConfig({ OKTA_ORG_URL: 'http://127.0.0.1' });
   let values: Record<string, string> = {};
@@ -170,9 +186,14 @@ async function ensureParameters(dataDir: string, oktaToken: string): Promise<{ h
     );
   }
   values[config.okta.hookSecretParameter] ??= `Bearer ${randomBytes(24).toString('base64url')}`;
+  values[config.hr.hookSecretParameter] ??= randomBytes(24).toString('base64url');
   values[config.okta.apiTokenParameter] = oktaToken;
+  values[config.hr.apiKeyParameter] = hrApiKey;
   await writeFile(path, `${JSON.stringify(values, null, 2)}\n`, { mode: 0o600 });
-  return { hookSecret: values[config.okta.hookSecretParameter] as string };
+  return {
+    hookSecret: values[config.okta.hookSecretParameter] as string,
+    hrSecret: values[config.hr.hookSecretParameter] as string,
+  };
 }
 
 function listen(server: Server, port: number): Promise<void> {

@@ -20,6 +20,15 @@ export interface Config {
     keysAttribute: string;
     groupPattern: RegExp;
   };
+  hr: {
+    hookSecretParameter: string;
+    /** Unset when no HR system is connected; HR entries then fail and wait in the inbox. */
+    apiUrl?: string;
+    apiKeyParameter: string;
+    matchKey: 'workEmail' | 'employeeNumber';
+    groupField: string;
+    groupPrefix: string;
+  };
   policyFile: string;
   signingKeyParameter: string;
   firstUidNumber: number;
@@ -46,6 +55,12 @@ export const CONFIG_VARIABLES = [
   'OKTA_HOOK_AUTH_HEADER',
   'OKTA_SSH_KEYS_ATTRIBUTE',
   'OKTA_GROUP_PATTERN',
+  'HR_HOOK_SECRET_PARAMETER',
+  'HR_API_URL',
+  'HR_API_KEY_PARAMETER',
+  'HR_MATCH_KEY',
+  'HR_GROUP_FIELD',
+  'HR_GROUP_PREFIX',
   'POLICY_FILE',
   'SIGNING_KEY_PARAMETER',
   'FIRST_UID_NUMBER',
@@ -85,6 +100,14 @@ export function loadConfig(env: Env = process.env): Config {
       keysAttribute: value('OKTA_SSH_KEYS_ATTRIBUTE', 'sshPublicKeys'),
       groupPattern: regex(env, 'OKTA_GROUP_PATTERN', DEFAULT_OKTA_GROUP_PATTERN),
     },
+    hr: {
+      hookSecretParameter: value('HR_HOOK_SECRET_PARAMETER', '/fleet-login/hr/hook-secret'),
+      ...(env.HR_API_URL?.trim() ? { apiUrl: url(env, 'HR_API_URL') } : {}),
+      apiKeyParameter: value('HR_API_KEY_PARAMETER', '/fleet-login/hr/api-key'),
+      matchKey: oneOf(env, 'HR_MATCH_KEY', ['workEmail', 'employeeNumber'], 'workEmail'),
+      groupField: value('HR_GROUP_FIELD', 'department'),
+      groupPrefix: groupPrefix(env),
+    },
     policyFile: value('POLICY_FILE', 'config/host-classes.yaml'),
     signingKeyParameter: value('SIGNING_KEY_PARAMETER', '/fleet-login/bundle/signing-key'),
     firstUidNumber: integer(env, 'FIRST_UID_NUMBER', DEFAULT_FIRST_UID_NUMBER),
@@ -108,6 +131,16 @@ function url(env: Env, name: string): string {
   } catch (error) {
     throw new ConfigError(`${name} is not a URL: ${JSON.stringify(raw)}`, { cause: error });
   }
+}
+
+function groupPrefix(env: Env): string {
+  const raw = env.HR_GROUP_PREFIX?.trim() || 'dept-';
+  if (!/^[a-z_][a-z0-9_.-]{0,15}$/.test(raw)) {
+    throw new ConfigError(
+      `HR_GROUP_PREFIX must start a POSIX group name (at most 16 characters); got ${JSON.stringify(raw)}`,
+    );
+  }
+  return raw;
 }
 
 function regex(env: Env, name: string, fallback: string): RegExp {

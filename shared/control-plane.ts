@@ -1,11 +1,47 @@
 // The control plane's jobs, shared by the Lambda handlers and the local stack: sync and publish.
 
 import { type ClassPublishResult, publishBundles } from './bundle/publish.ts';
-import { applyInboxEntry, directoryChanged, type EntryResult } from './directory/inbox-sync.ts';
+import type { HrSyncDeps } from './directory/hr-sync.ts';
+import {
+  applyInboxEntry,
+  directoryChanged,
+  type EntryResult,
+  type InboxSyncDeps,
+} from './directory/inbox-sync.ts';
+import type { DirectoryStore } from './directory/model.ts';
 import type { Log } from './log.ts';
 import type { Runtime } from './runtime.ts';
 
-/** Applies the given inbox entries; returns whether the directory changed. Throws on the first failure. */
+/** Everything the inbox sync needs, from the runtime and an open directory. */
+export async function inboxSyncDeps(
+  runtime: Runtime,
+  store: DirectoryStore,
+  log: Log,
+): Promise<InboxSyncDeps> {
+  const { config } = runtime;
+  const hr = await runtime.hr();
+  const hrDeps = hr && {
+    hr,
+    store: store as HrSyncDeps['store'],
+    settings: { matchKey: config.hr.matchKey, groupPrefix: config.hr.groupPrefix },
+  };
+  return {
+    inbox: runtime.bucket(config.buckets.inbox),
+    audit: runtime.bucket(config.buckets.audit),
+    policy: await runtime.policy(),
+    store,
+    okta: await runtime.okta(),
+    settings: {
+      keysAttribute: config.okta.keysAttribute,
+      groupPattern: config.okta.groupPattern,
+      hrGroupPrefix: config.hr.groupPrefix,
+    },
+    log,
+    ...(hrDeps ? { hr: hrDeps } : {}),
+  };
+}
+
+/** Applies the given inbox entries. Throws on the first failure, so the trigger retries. */
 export async function syncInboxKeys(
   runtime: Runtime,
   keys: readonly string[],
@@ -13,16 +49,7 @@ export async function syncInboxKeys(
 ): Promise<EntryResult[]> {
   const store = await runtime.openDirectory();
   try {
-    const deps = {
-      inbox: runtime.bucket(runtime.config.buckets.inbox),
-      store,
-      okta: await runtime.okta(),
-      settings: {
-        keysAttribute: runtime.config.okta.keysAttribute,
-        groupPattern: runtime.config.okta.groupPattern,
-      },
-      log,
-    };
+    const deps = await inboxSyncDeps(runtime, store, log);
     const results: EntryResult[] = [];
     for (const key of keys) results.push(await applyInboxEntry(key, deps));
     return results;
@@ -32,6 +59,8 @@ export async function syncInboxKeys(
 }
 
 export { directoryChanged };
+
+type HrStore = HrSyncDeps['store'];
 
 export interface PublishOptions {
   allowEmpty?: boolean;

@@ -10,6 +10,7 @@ import type { DirectoryStore } from './directory/model.ts';
 import { ConfigError } from './errors.ts';
 import { FileParameterReader, type ParameterReader, SsmParameterReader } from './parameters.ts';
 import { type Policy, parsePolicy } from './policy/policy.ts';
+import { HrClient } from './sources/hr-api.ts';
 import { OktaClient } from './sources/okta-api.ts';
 import { LocalFolderStore } from './storage/local-store.ts';
 import type { ObjectStore } from './storage/object-store.ts';
@@ -22,6 +23,8 @@ export interface Runtime {
   /** Opens the directory; the caller closes it. */
   openDirectory(): Promise<DirectoryStore>;
   okta(): Promise<OktaClient>;
+  /** The HR API client, or undefined when HR_API_URL is unset. */
+  hr(): Promise<HrClient | undefined>;
   policy(): Promise<Policy>;
   signingKey(): Promise<SigningKey>;
 }
@@ -56,6 +59,11 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     async okta() {
       const apiToken = await parameters.get(config.okta.apiTokenParameter);
       return new OktaClient({ orgUrl: config.okta.orgUrl, apiToken });
+    },
+    async hr() {
+      if (!config.hr.apiUrl) return undefined;
+      const apiKey = await parameters.get(config.hr.apiKeyParameter);
+      return new HrClient({ apiUrl: config.hr.apiUrl, apiKey, groupField: config.hr.groupField });
     },
     async policy() {
       const text = await readFile(config.policyFile, 'utf8').catch((error: unknown) => {

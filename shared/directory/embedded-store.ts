@@ -26,6 +26,8 @@ const personSchema = z.object({
   sshPublicKeys: z.array(z.string()),
   email: z.string().optional(),
   sourceId: z.string().optional(),
+  employeeNumber: z.string().optional(),
+  hrStatus: z.enum(['active', 'terminated']).optional(),
 });
 const fileSchema = z.object({
   format: z.literal(1),
@@ -52,6 +54,14 @@ export class EmbeddedDirectoryStore implements DirectoryStore {
 
   async findPersonBySourceId(sourceId: string): Promise<Person | undefined> {
     return (await this.read()).people.find((person) => person.sourceId === sourceId);
+  }
+
+  async findPersonBy(attribute: 'email' | 'employeeNumber', value: string): Promise<Person | undefined> {
+    const wanted = attribute === 'email' ? value.toLowerCase() : value;
+    return (await this.read()).people.find((person) => {
+      const held = person[attribute];
+      return (attribute === 'email' ? held?.toLowerCase() : held) === wanted;
+    });
   }
 
   async findPerson(username: string): Promise<Person | undefined> {

@@ -1,8 +1,12 @@
-// Applies inbox entries to the directory: each entry names people to reconcile, then is marked done.
+// Applies inbox entries to the directory: each names people to reconcile, is audited, then marked done.
 
+import { type AuditCause, buildAuditRecord, writeAuditRecord } from '../audit/audit.ts';
 import { DirectoryError, errorMessage } from '../errors.ts';
+import type { Policy } from '../policy/policy.ts';
+import type { HrInboxEntry } from '../sources/hr-events.ts';
 import type { InboxEntry } from '../sources/okta-events.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
+import { type HrSyncDeps, syncHrEntry } from './hr-sync.ts';
 import { type OktaSyncDeps, type SyncOutcome, syncOktaUser } from './okta-sync.ts';
 
 const INBOX_PREFIX = 'inbox/';
@@ -10,6 +14,12 @@ const PROCESSED_PREFIX = 'processed/';
 
 export interface InboxSyncDeps extends OktaSyncDeps {
   inbox: ObjectStore;
+  /** Needed only for HR entries; an HR entry without it fails and stays pending. */
+  hr?: Omit<HrSyncDeps, 'store' | 'log' | 'resyncFromOkta'> & { store: HrSyncDeps['store'] };
+  /** Where audit records go; without it the record is only logged. */
+  audit?: ObjectStore;
+  policy?: Policy;
+  now?: () => Date;
 }
 
 export interface EntryResult {
@@ -36,19 +46,67 @@ export async function applyInboxEntry(key: string, deps: InboxSyncDeps): Promise
   const object = await deps.inbox.get(key);
   if (object.kind !== 'found')
     throw new DirectoryError(`inbox entry ${key} not found in ${deps.inbox.location}`);
-  const entry = JSON.parse(object.body.toString('utf8')) as InboxEntry;
+  const entry = JSON.parse(object.body.toString('utf8')) as InboxEntry | HrInboxEntry;
 
-  const outcomes: SyncOutcome[] = [];
-  for (const userId of entry.userIds) {
-    const outcome = await syncOktaUser(userId, deps);
-    deps.log.info('person reconciled', { eventId: entry.uuid, eventType: entry.eventType, ...outcome });
-    outcomes.push(outcome);
+  const { outcomes, cause } =
+    entry.source === 'hr' ? await applyHr(entry, deps) : await applyOkta(entry, deps);
+  for (const outcome of outcomes) {
+    deps.log.info('person reconciled', {
+      eventId: cause.eventId,
+      eventType: cause.eventType,
+      action: outcome.action,
+      username: outcome.username,
+      changes: outcome.changes,
+    });
+    if (outcome.action === 'unchanged' || outcome.action === 'skipped') continue;
+    await audit(outcome, cause, deps);
   }
   await deps.inbox.put(processedKeyOf(key), JSON.stringify({ appliedAt: new Date().toISOString() }));
   return { key, applied: true, outcomes };
 }
 
-/** Applies every inbox entry not yet marked done, oldest key order; one failure does not stop the rest. */
+async function applyOkta(entry: InboxEntry, deps: InboxSyncDeps) {
+  const outcomes: SyncOutcome[] = [];
+  for (const userId of entry.userIds) outcomes.push(await syncOktaUser(userId, deps));
+  const cause: AuditCause = {
+    source: 'okta',
+    eventId: entry.uuid,
+    eventType: entry.eventType,
+    eventTime: entry.published,
+    ...(entry.actor ? { actor: entry.actor } : {}),
+  };
+  return { outcomes, cause };
+}
+
+async function applyHr(entry: HrInboxEntry, deps: InboxSyncDeps) {
+  if (!deps.hr)
+    throw new DirectoryError(
+      `inbox entry ${entry.id} is from the HR system, which is not configured (HR_API_URL)`,
+    );
+  const outcome = await syncHrEntry(entry, {
+    ...deps.hr,
+    log: deps.log,
+    ...(deps.now ? { now: deps.now } : {}),
+    resyncFromOkta: (sourceId) => syncOktaUser(sourceId, deps),
+  });
+  const cause: AuditCause = {
+    source: 'hr',
+    eventId: entry.id,
+    eventType: `employee.${entry.action}`,
+    eventTime: entry.eventTime,
+  };
+  return { outcomes: [outcome], cause };
+}
+
+async function audit(outcome: SyncOutcome, cause: AuditCause, deps: InboxSyncDeps): Promise<void> {
+  const groups =
+    outcome.username && outcome.action !== 'deleted' ? await deps.store.groupsOf(outcome.username) : [];
+  const record = buildAuditRecord(outcome, cause, groups, deps.policy, deps.now?.() ?? new Date());
+  if (deps.audit) await writeAuditRecord(record, deps.audit, deps.log);
+  else deps.log.info('directory changed', { audit: record });
+}
+
+/** Applies every inbox entry not yet marked done, in key order; one failure does not stop the rest. */
 export async function applyPendingEntries(
   deps: InboxSyncDeps,
 ): Promise<{ results: EntryResult[]; failed: string[] }> {

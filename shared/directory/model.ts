@@ -1,5 +1,7 @@
 // The person/group model every directory store speaks, and the interface both stores implement.
 
+export type HrStatus = 'active' | 'terminated';
+
 /** Whether a person may log in. Disabled covers Okta's deactivated and suspended states. */
 export type PersonStatus = 'active' | 'disabled';
 
@@ -20,6 +22,10 @@ export interface Person {
   email?: string;
   /** Immutable id in the source system (Okta user id `00u…`), absent for people fleet-login did not create. */
   sourceId?: string;
+  /** Employee number shared by Okta's profile and the HR system, used to match HR records. */
+  employeeNumber?: string;
+  /** Set to `terminated` by the HR sync: the person stays disabled whatever Okta says, until HR reactivates them. */
+  hrStatus?: HrStatus;
   /** Shadow fields as days since the epoch, when the directory holds them. */
   shadow?: ShadowFields;
 }
@@ -57,10 +63,13 @@ export interface NewPerson {
   sourceId: string;
   status: PersonStatus;
   sshPublicKeys: string[];
+  employeeNumber?: string;
 }
 
 /** Fields a sync may change on an existing person. */
-export type PersonChanges = Partial<Pick<Person, 'displayName' | 'email' | 'status' | 'sshPublicKeys'>>;
+export type PersonChanges = Partial<
+  Pick<Person, 'displayName' | 'email' | 'status' | 'sshPublicKeys' | 'employeeNumber' | 'hrStatus'>
+>;
 
 /**
  * The directory as the sync and publish steps use it. The embedded store (a JSON file) and the

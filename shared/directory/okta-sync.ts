@@ -15,6 +15,8 @@ export interface OktaSyncSettings {
   keysAttribute: string;
   /** Okta groups whose names match become POSIX groups; others are ignored. */
   groupPattern: RegExp;
+  /** Prefix of the groups the HR sync drives; the Okta sync neither adds nor removes them. */
+  hrGroupPrefix?: string;
 }
 
 export interface OktaSyncDeps {
@@ -29,6 +31,9 @@ export interface SyncOutcome {
   action: 'created' | 'updated' | 'deleted' | 'unchanged' | 'skipped';
   username?: string;
   changes: string[];
+  /** The person before and after, for the audit record; absent when they did not exist. */
+  before?: Person;
+  after?: Person;
 }
 
 /** Reads the user and their groups from Okta and applies the difference to the directory. */
@@ -40,17 +45,21 @@ export async function syncOktaUser(userId: string, deps: OktaSyncDeps): Promise<
   if (!user) {
     if (!existing) return { action: 'skipped', changes: ['not in Okta or the directory'] };
     await store.deletePerson(existing.username);
-    return { action: 'deleted', username: existing.username, changes: ['person'] };
+    return { action: 'deleted', username: existing.username, changes: ['person'], before: existing };
   }
 
-  const status: PersonStatus = ACTIVE_OKTA_STATUSES.has(user.status) ? 'active' : 'disabled';
+  // HR's termination wins over Okta: the person stays disabled until HR reactivates them.
+  const active = ACTIVE_OKTA_STATUSES.has(user.status) && existing?.hrStatus !== 'terminated';
+  const status: PersonStatus = active ? 'active' : 'disabled';
   // Never create someone who cannot log in: a STAGED or deactivated user appears once activated.
   if (!existing && status === 'disabled')
     return { action: 'skipped', changes: [`Okta status ${user.status}`] };
 
+  const employeeNumber = (user.profile as Record<string, unknown>).employeeNumber;
   const desired = {
     displayName: displayNameOf(user),
     email: user.profile.email,
+    ...(typeof employeeNumber === 'string' && employeeNumber ? { employeeNumber } : {}),
     status,
     // A disabled person keeps no key in the directory, so no bundle or reader can hand one out.
     sshPublicKeys: status === 'active' ? keysOf(user, deps) : [],
@@ -65,13 +74,14 @@ export async function syncOktaUser(userId: string, deps: OktaSyncDeps): Promise<
     );
     const person = await store.createPerson({ username, sourceId: userId, ...desired });
     const changes = ['person', ...(await applyGroups(person, groups, deps))];
-    return { action: 'created', username, changes };
+    return { action: 'created', username, changes, after: person };
   }
 
   const changes = changedFields(existing, desired);
-  if (changes.length > 0) await store.updatePerson(existing.username, desired);
+  const after = changes.length > 0 ? await store.updatePerson(existing.username, desired) : existing;
   changes.push(...(await applyGroups(existing, groups, deps)));
-  return { action: changes.length > 0 ? 'updated' : 'unchanged', username: existing.username, changes };
+  const action = changes.length > 0 ? 'updated' : 'unchanged';
+  return { action, username: existing.username, changes, before: existing, after };
 }
 
 function displayNameOf(user: OktaUser): string {
@@ -111,7 +121,13 @@ async function groupsOf(userId: string, deps: OktaSyncDeps): Promise<string[]> {
   for (const group of await deps.okta.getUserGroups(userId)) {
     if (!deps.settings.groupPattern.test(group.profile.name)) continue;
     const name = posixGroupName(group.profile.name);
-    if (POSIX_NAME.test(name)) names.add(name);
+    const hrPrefix = deps.settings.hrGroupPrefix;
+    if (hrPrefix && name.startsWith(hrPrefix)) {
+      deps.log.warn('group skipped', {
+        group: group.profile.name,
+        reason: 'name has the prefix of HR-driven groups',
+      });
+    } else if (POSIX_NAME.test(name)) names.add(name);
     else deps.log.warn('group skipped', { group: group.profile.name, reason: 'no valid POSIX name' });
   }
   return [...names];
@@ -127,7 +143,10 @@ export function posixGroupName(oktaName: string): string {
 
 /** Makes the person's memberships equal `wanted`; the user-private group is never touched. */
 async function applyGroups(person: Person, wanted: string[], deps: OktaSyncDeps): Promise<string[]> {
-  const current = (await deps.store.groupsOf(person.username)).filter((name) => name !== person.username);
+  const hrPrefix = deps.settings.hrGroupPrefix;
+  const current = (await deps.store.groupsOf(person.username)).filter(
+    (name) => name !== person.username && !(hrPrefix && name.startsWith(hrPrefix)),
+  );
   const changes: string[] = [];
   for (const name of wanted.filter((group) => !current.includes(group))) {
     await deps.store.ensureGroup(name);

@@ -77,3 +77,9 @@ export function parsePolicy(text: string, source: string): Policy {
     hostClasses: Object.entries(result.data.hostClasses).map(([name, hostClass]) => ({ name, ...hostClass })),
   };
 }
+
+/** True when the class lets an active person in: `*`, or membership of an allowed group. */
+export function admits(hostClass: HostClassPolicy, active: boolean, groups: readonly string[]): boolean {
+  if (!active) return false;
+  return hostClass.allowGroups.includes('*') || groups.some((group) => hostClass.allowGroups.includes(group));
+}

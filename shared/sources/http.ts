@@ -31,3 +31,25 @@ export function errorResponse(statusCode: number, message: string): HttpResponse
     body: JSON.stringify({ error: message }),
   };
 }
+
+/** Either the parsed JSON document, or the answer to send when the body is too large or not JSON. */
+export type JsonBody =
+  | { ok: true; raw: Buffer; document: unknown }
+  | { ok: false; response: HttpResponse; reason: string };
+
+/** Checks the raw body's size, then parses it as JSON. Signature checks run on `raw` before the caller trusts `document`. */
+export function readJsonBody(request: HttpRequest): JsonBody {
+  const raw = rawBody(request);
+  if (raw.length > MAX_WEBHOOK_BODY_BYTES) {
+    const response = errorResponse(
+      413,
+      `body is ${raw.length} bytes; the limit is ${MAX_WEBHOOK_BODY_BYTES}`,
+    );
+    return { ok: false, response, reason: 'too-large' };
+  }
+  try {
+    return { ok: true, raw, document: JSON.parse(raw.toString('utf8')) };
+  } catch {
+    return { ok: false, response: errorResponse(400, 'body is not valid JSON'), reason: 'malformed-json' };
+  }
+}

@@ -3,13 +3,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Log } from '../log.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
-import {
-  errorResponse,
-  type HttpRequest,
-  type HttpResponse,
-  MAX_WEBHOOK_BODY_BYTES,
-  rawBody,
-} from './http.ts';
+import { errorResponse, type HttpRequest, type HttpResponse, readJsonBody } from './http.ts';
 import { deliverySchema, inboxKeyOf, skipReason, toInboxEntry } from './okta-events.ts';
 
 export interface OktaHookDeps {
@@ -57,19 +51,12 @@ function answerVerification(request: HttpRequest): HttpResponse {
 }
 
 async function acceptDelivery(request: HttpRequest, deps: OktaHookDeps): Promise<HttpResponse> {
-  const body = rawBody(request);
-  if (body.length > MAX_WEBHOOK_BODY_BYTES) {
-    deps.log.warn('webhook rejected', { reason: 'too-large', bytes: body.length });
-    return errorResponse(413, `body is ${body.length} bytes; the limit is ${MAX_WEBHOOK_BODY_BYTES}`);
+  const body = readJsonBody(request);
+  if (!body.ok) {
+    deps.log.warn('webhook rejected', { reason: body.reason });
+    return body.response;
   }
-
-  let document: unknown;
-  try {
-    document = JSON.parse(body.toString('utf8'));
-  } catch {
-    deps.log.warn('webhook rejected', { reason: 'malformed-json' });
-    return errorResponse(400, 'body is not valid JSON');
-  }
+  const document = body.document;
   const delivery = deliverySchema.safeParse(document);
   if (!delivery.success) {
     const issue = delivery.error.issues[0];

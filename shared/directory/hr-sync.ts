@@ -1,0 +1,122 @@
+// Applies an HR change: a terminated employee loses access whatever Okta says; a department drives a group.
+
+import type { Log } from '../log.ts';
+import type { HrClient } from '../sources/hr-api.ts';
+import type { HrFields, HrInboxEntry } from '../sources/hr-events.ts';
+import type { DirectoryStore, Person } from './model.ts';
+import { posixGroupName, type SyncOutcome } from './okta-sync.ts';
+
+/** HR statuses that end access, compared in lower case. */
+const INACTIVE_STATUSES = new Set(['inactive', 'terminated']);
+
+export interface HrSyncSettings {
+  /** Which HR field finds the directory person first; the other is the fallback. */
+  matchKey: 'workEmail' | 'employeeNumber';
+  /** Prefix of the POSIX groups the HR group field drives, e.g. `dept-`; the Okta sync leaves them alone. */
+  groupPrefix: string;
+}
+
+export interface HrSyncDeps {
+  store: DirectoryStore & {
+    findPersonBy(attribute: 'email' | 'employeeNumber', value: string): Promise<Person | undefined>;
+  };
+  hr: Pick<HrClient, 'getEmployee'>;
+  settings: HrSyncSettings;
+  log: Log;
+  now?: () => Date;
+  /** Called for a person whom HR made active again, so their Okta state (keys, groups) comes back. */
+  resyncFromOkta?: (sourceId: string) => Promise<unknown>;
+}
+
+/** Applies one HR inbox entry, reading the employee back from the HR API when the entry carries no fields. */
+export async function syncHrEntry(entry: HrInboxEntry, deps: HrSyncDeps): Promise<SyncOutcome> {
+  const fields =
+    entry.action === 'deleted'
+      ? entry.fields
+      : (entry.fields ?? (await deps.hr.getEmployee(entry.employeeId)));
+  const person = await findPerson(fields, deps);
+  if (!person) return { action: 'skipped', changes: ['no directory person matches the HR record'] };
+
+  const terminated =
+    entry.action === 'deleted' || fields === undefined || isTerminated(fields, deps.now?.() ?? new Date());
+  const changes: string[] = [];
+  if (terminated) {
+    if (person.hrStatus !== 'terminated' || person.status !== 'disabled' || person.sshPublicKeys.length > 0) {
+      await deps.store.updatePerson(person.username, {
+        hrStatus: 'terminated',
+        status: 'disabled',
+        sshPublicKeys: [],
+      });
+      changes.push('hrStatus terminated', 'status disabled');
+    }
+    for (const group of await deps.store.groupsOf(person.username)) {
+      await deps.store.removeMember(group, person.username);
+      changes.push(`-group ${group}`);
+    }
+    const after = await deps.store.findPerson(person.username);
+    return outcome(person, after, changes);
+  }
+
+  if (person.hrStatus === 'terminated') {
+    await deps.store.updatePerson(person.username, { hrStatus: 'active' });
+    changes.push('hrStatus active');
+    if (person.sourceId && deps.resyncFromOkta) await deps.resyncFromOkta(person.sourceId);
+  }
+  if (fields?.employeeNumber && fields.employeeNumber !== person.employeeNumber) {
+    await deps.store.updatePerson(person.username, { employeeNumber: fields.employeeNumber });
+    changes.push('employeeNumber');
+  }
+  changes.push(...(await applyHrGroup(person, fields?.group, deps)));
+  return outcome(person, await deps.store.findPerson(person.username), changes);
+}
+
+function outcome(before: Person, after: Person | undefined, changes: string[]): SyncOutcome {
+  const action = changes.length > 0 ? 'updated' : 'unchanged';
+  return { action, username: before.username, changes, before, ...(after ? { after } : {}) };
+}
+
+async function findPerson(fields: HrFields | undefined, deps: HrSyncDeps): Promise<Person | undefined> {
+  if (!fields) return undefined;
+  const byNumber = fields.employeeNumber
+    ? () => deps.store.findPersonBy('employeeNumber', fields.employeeNumber ?? '')
+    : undefined;
+  const byEmail = fields.workEmail
+    ? () => deps.store.findPersonBy('email', fields.workEmail ?? '')
+    : undefined;
+  const order = deps.settings.matchKey === 'employeeNumber' ? [byNumber, byEmail] : [byEmail, byNumber];
+  for (const lookup of order) {
+    const person = lookup ? await lookup() : undefined;
+    if (person) return person;
+  }
+  return undefined;
+}
+
+/** Inactive or terminated status, or a termination date that has arrived (dates compare as YYYY-MM-DD text). */
+function isTerminated(fields: HrFields, now: Date): boolean {
+  if (fields.status && INACTIVE_STATUSES.has(fields.status.trim().toLowerCase())) return true;
+  const date = fields.terminationDate?.slice(0, 10);
+  return (
+    date !== undefined &&
+    /^\d{4}-\d{2}-\d{2}$/.test(date) &&
+    date !== '0000-00-00' &&
+    date <= now.toISOString().slice(0, 10)
+  );
+}
+
+/** Keeps the person in exactly one HR-driven group: the one named after the current group field value. */
+async function applyHrGroup(person: Person, value: string | undefined, deps: HrSyncDeps): Promise<string[]> {
+  const prefix = deps.settings.groupPrefix;
+  const wanted = value ? `${prefix}${posixGroupName(value)}` : undefined;
+  const current = (await deps.store.groupsOf(person.username)).filter((group) => group.startsWith(prefix));
+  const changes: string[] = [];
+  if (wanted && !current.includes(wanted)) {
+    await deps.store.ensureGroup(wanted);
+    await deps.store.addMember(wanted, person.username);
+    changes.push(`+group ${wanted}`);
+  }
+  for (const group of current.filter((name) => name !== wanted)) {
+    await deps.store.removeMember(group, person.username);
+    changes.push(`-group ${group}`);
+  }
+  return changes;
+}
