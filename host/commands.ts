@@ -3,11 +3,19 @@
 import { BundleRejectedError, ConfigError, errorMessage } from '../shared/errors.ts';
 import { DEFAULT_CONFIG_PATH, loadConfig } from './config.ts';
 import { type CliIo, EXIT } from './exit-codes.ts';
+import type { InstallStep } from './install.ts';
 import { LockHeldError } from './lock.ts';
 import { createJsonLogger, type Logger } from './log.ts';
 import { formatStatus, readStatus } from './status.ts';
 import { openBundleStore } from './store.ts';
 import { runSync } from './sync.ts';
+
+/**
+ * Test-only variable: the name of an install step (stage, check-sudoers, publish-generation,
+ * unlink-removed, swap, link, prune) at which the agent kills itself with SIGKILL, so that tests
+ * can prove crash safety on a real process. The agent ignores it when it is unset or empty.
+ */
+export const KILL_AT_STEP_VARIABLE = 'FLEET_LOGIN_AGENT_TEST_KILL_AT_STEP';
 
 export interface CommandOptions {
   configPath?: string;
@@ -28,16 +36,20 @@ export async function runCommand(
       io.stdout(options.json ? `${JSON.stringify(report)}\n` : formatStatus(report));
       return report.stale ? EXIT.stale : EXIT.ok;
     }
-    const store = openBundleStore(config.source);
-    const outcome = await runSync(config, {
-      store,
-      log,
-      now: io.now,
-      visudoPath: io.visudoPath,
-      onInstallStep: io.onInstallStep,
-    });
-    log.info('sync finished', { phase: 'summary', outcome: outcome.kind });
-    return EXIT.ok;
+    const { store, close } = await openBundleStore(config.source);
+    try {
+      const outcome = await runSync(config, {
+        store,
+        log,
+        now: io.now,
+        visudoPath: io.visudoPath,
+        onInstallStep: io.onInstallStep ?? killAtStepFromEnvironment(),
+      });
+      log.info('sync finished', { phase: 'summary', outcome: outcome.kind });
+      return EXIT.ok;
+    } finally {
+      close();
+    }
   } catch (error) {
     return exitCodeFor(error, log);
   }
@@ -66,6 +78,16 @@ function exitCodeFor(error: unknown, log: Logger): number {
   }
   log.error('unexpected error', { error: errorMessage(error), stack: (error as Error).stack });
   return EXIT.unexpected;
+}
+
+function killAtStepFromEnvironment(
+  env: NodeJS.ProcessEnv = process.env,
+): ((step: InstallStep) => void) | undefined {
+  const killAt = env[KILL_AT_STEP_VARIABLE];
+  if (!killAt) return undefined;
+  return (step) => {
+    if (step === killAt) process.kill(process.pid, 'SIGKILL');
+  };
 }
 
 function causeOf(error: Error): string | undefined {

@@ -18,7 +18,17 @@ const absolutePath = z.string().refine(isAbsolute, 'must be an absolute path');
 
 const sourceSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('folder'), path: absolutePath }).strict(),
-  z.object({ type: z.literal('s3'), bucket: z.string().min(1), region: z.string().min(1) }).strict(),
+  z
+    .object({
+      type: z.literal('s3'),
+      bucket: z.string().min(1),
+      region: z.string().min(1),
+      /** An S3-compatible or VPC endpoint URL such as `https://s3.eu-west-1.amazonaws.com`; default: the region's. */
+      endpoint: z.url({ protocol: /^https?$/ }).optional(),
+      /** Puts the bucket in the URL path, which endpoints addressed by IP address need. */
+      forcePathStyle: z.boolean().optional(),
+    })
+    .strict(),
 ]);
 
 const configSchema = z

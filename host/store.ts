@@ -1,12 +1,18 @@
 // Opens the object store a config's `source` names.
 
-import { ConfigError } from '../shared/errors.ts';
 import { LocalFolderStore } from '../shared/storage/local-store.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
 import type { BundleSource } from './config.ts';
 
-export function openBundleStore(source: BundleSource): ObjectStore {
-  if (source.type === 'folder') return new LocalFolderStore(source.path);
-  // TODO(#5): read from S3 with the instance's credentials once the S3 store lands in shared/storage.
-  throw new ConfigError(`source type s3 (bucket ${source.bucket}) is not supported by this agent build yet`);
+export interface OpenedStore {
+  store: ObjectStore;
+  /** Releases connections; the store is unusable afterwards. */
+  close: () => void;
+}
+
+/** Opens the source. The AWS SDK is imported here, on first use, so other commands never load it. */
+export async function openBundleStore(source: BundleSource): Promise<OpenedStore> {
+  if (source.type === 'folder') return { store: new LocalFolderStore(source.path), close: () => {} };
+  const { openS3BundleStore } = await import('./s3-source.ts');
+  return openS3BundleStore(source);
 }

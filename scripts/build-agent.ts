@@ -27,7 +27,16 @@ const COMMON = {
 
 /** Writes the bundle to `outfile` with mode 0755 and returns its path. */
 export async function buildAgent(outfile: string = AGENT_BUNDLE): Promise<string> {
-  const commands = await build({ ...COMMON, entryPoints: [COMMANDS_ENTRY], write: false });
+  const commands = await build({
+    ...COMMON,
+    entryPoints: [COMMANDS_ENTRY],
+    write: false,
+    // The AWS SDK is CommonJS and requires Node's built-in modules; esbuild's ESM output needs a
+    // `require` for that. A data: URL module has no file path, so it is made relative to `/`.
+    banner: {
+      js: "import { createRequire as createRequireOfAgent } from 'node:module';\nconst require = createRequireOfAgent('/');",
+    },
+  });
   const code = `${commands.outputFiles[0]?.text ?? ''}\n//# sourceURL=${EMBEDDED_SOURCE_URL}\n`;
   const dataUrl = `data:text/javascript;base64,${Buffer.from(code).toString('base64')}`;
 

@@ -1,0 +1,118 @@
+// Test helper: an HTTP proxy on 127.0.0.1 in front of the S3-protocol server that records every
+// request the agent makes and can cut a response short, to count polls and inject faults.
+
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface RecordedRequest {
+  method: string;
+  /** The request path without the query, e.g. `/bundles/manifests/general.json`. */
+  path: string;
+  ifNoneMatch?: string;
+  status: number;
+  /** Bytes of response body the proxy passed on to the client. */
+  bodyBytes: number;
+}
+
+/** How the proxy answers one request; undefined forwards it unchanged. */
+export type ResponseFault = { kind: 'truncate'; keepBytes: number };
+
+export interface RecordingProxy {
+  /** `http://127.0.0.1:<port>`, for the agent's `source.endpoint`. */
+  endpoint: string;
+  readonly requests: RecordedRequest[];
+  /** Picks a fault for a request by its path; return undefined to forward it unchanged. */
+  setFault(choose: ((path: string) => ResponseFault | undefined) | undefined): void;
+  clear(): void;
+  stop(): Promise<void>;
+}
+
+/** Starts a proxy that forwards every request to `upstream` (an `http://127.0.0.1:<port>` URL). */
+export async function startRecordingProxy(upstream: string): Promise<RecordingProxy> {
+  const target = new URL(upstream);
+  const requests: RecordedRequest[] = [];
+  let chooseFault: ((path: string) => ResponseFault | undefined) | undefined;
+
+  const server = createServer((incoming, outgoing) => {
+    const path = (incoming.url ?? '/').split('?')[0] ?? '/';
+    const record: RecordedRequest = {
+      method: incoming.method ?? 'GET',
+      path,
+      ...(typeof incoming.headers['if-none-match'] === 'string' && {
+        ifNoneMatch: incoming.headers['if-none-match'],
+      }),
+      status: 0,
+      bodyBytes: 0,
+    };
+    requests.push(record);
+    const fault = chooseFault?.(path);
+    const forwarded = httpRequest(
+      {
+        host: target.hostname,
+        port: target.port,
+        method: incoming.method,
+        path: incoming.url,
+        headers: incoming.headers,
+      },
+      (response) => relay(response, outgoing, record, fault),
+    );
+    forwarded.on('error', () => outgoing.destroy());
+    incoming.pipe(forwarded);
+  });
+  const address = await listen(server);
+  return {
+    endpoint: `http://127.0.0.1:${address.port}`,
+    requests,
+    setFault: (choose) => {
+      chooseFault = choose;
+    },
+    clear: () => {
+      requests.length = 0;
+    },
+    stop: () => closeServer(server),
+  };
+}
+
+/** Copies the upstream response to the client; a `truncate` fault destroys the socket mid-body. */
+function relay(
+  response: IncomingMessage,
+  outgoing: ServerResponse,
+  record: RecordedRequest,
+  fault: ResponseFault | undefined,
+): void {
+  record.status = response.statusCode ?? 0;
+  outgoing.writeHead(record.status, response.headers);
+  response.on('data', (chunk: Buffer) => {
+    if (fault?.kind === 'truncate') {
+      const room = fault.keepBytes - record.bodyBytes;
+      if (room <= 0) return;
+      const part = chunk.subarray(0, room);
+      record.bodyBytes += part.length;
+      outgoing.write(part);
+      // The headers promised the full Content-Length, so closing now is a cut connection.
+      if (record.bodyBytes >= fault.keepBytes) outgoing.socket?.destroy();
+      return;
+    }
+    record.bodyBytes += chunk.length;
+    outgoing.write(chunk);
+  });
+  response.on('end', () => outgoing.end());
+}
+
+function listen(server: Server): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve(server.address() as AddressInfo));
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
