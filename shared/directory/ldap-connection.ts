@@ -3,6 +3,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import { Client, ResultCodeError } from 'ldapts';
 import { ConfigError, DirectoryError, errorMessage } from '../errors.ts';
+import { PagedReader } from './ldap-paged-reader.ts';
 
 /** PEM strings for mutual TLS. `ca` replaces Node's bundled roots. */
 export interface TlsMaterial {
@@ -75,6 +76,19 @@ export class LdapConnector {
     } finally {
       // A failed unbind (server gone, timeout) must not hide the operation's own outcome.
       await client?.unbind().catch(() => undefined);
+    }
+  }
+
+  /** Like `run`, for snapshots: a PagedReader on its own connection, closed in `finally`. */
+  async read<T>(action: string, work: (reader: PagedReader) => Promise<T>): Promise<T> {
+    let reader: PagedReader | undefined;
+    try {
+      reader = await PagedReader.open({ ...this.settings, tlsOptions: await this.tlsOptions() });
+      return await work(reader);
+    } catch (error) {
+      throw this.wrap(action, error);
+    } finally {
+      await reader?.close();
     }
   }
 

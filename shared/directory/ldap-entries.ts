@@ -102,12 +102,18 @@ export function statusFromShadow(expire: number | undefined, today: number): Per
 }
 
 /**
+ * Marks entries whose attribute names are exactly the requested ones (the PagedReader renames them),
+ * so a missing name means a missing attribute and needs no case-insensitive search.
+ */
+export const EXACT_NAMES = Symbol('attribute names as requested');
+
+/**
  * An attribute's raw value. ldapts keys entries by the name the server sent and adds requested
  * attributes that are absent as `[]`, so a miss on the exact name means the server changed its case.
  */
 function rawValue(entry: Entry, name: string): Entry[string] | undefined {
   const exact = entry[name];
-  if (exact !== undefined) return exact;
+  if (exact !== undefined || (entry as { [EXACT_NAMES]?: true })[EXACT_NAMES]) return exact;
   const lowerName = name.toLowerCase();
   const key = Object.keys(entry).find((candidate) => candidate.toLowerCase() === lowerName);
   return key === undefined ? undefined : entry[key];
@@ -170,16 +176,17 @@ export function personFromEntry(entry: Entry, names: LdapAttributeNames, today: 
   return person;
 }
 
+const SHADOW_FIELDS = Object.entries(SHADOW_ATTRIBUTES) as [keyof ShadowFields, string][];
+
 function shadowFromEntry(entry: Entry): ShadowFields | undefined {
-  const shadow: ShadowFields = {};
-  let found = false;
-  for (const [field, attribute] of Object.entries(SHADOW_ATTRIBUTES) as [keyof ShadowFields, string][]) {
+  let shadow: ShadowFields | undefined;
+  for (const [field, attribute] of SHADOW_FIELDS) {
     const value = integerValue(entry, attribute);
     if (value === undefined || !Number.isSafeInteger(value)) continue;
+    shadow ??= {};
     shadow[field] = value;
-    found = true;
   }
-  return found ? shadow : undefined;
+  return shadow;
 }
 
 /** `sn` is required by the person class: the last word of the display name, else the username. */

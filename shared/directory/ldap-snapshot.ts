@@ -1,6 +1,6 @@
 // Reads the whole directory with paged searches and flattens RFC 2307 and RFC 2307bis memberships.
 
-import { type Client, type Entry, type Filter, SizeLimitExceededError, TimeLimitExceededError } from 'ldapts';
+import { type Entry, type Filter, SizeLimitExceededError, TimeLimitExceededError } from 'ldapts';
 import { DirectoryError } from '../errors.ts';
 import { describeLdapError } from './ldap-connection.ts';
 import {
@@ -16,6 +16,7 @@ import {
   personFromEntry,
   stripUniqueMemberUid,
 } from './ldap-entries.ts';
+import type { PagedReader } from './ldap-paged-reader.ts';
 import type { DirectorySnapshot, Group, Person } from './model.ts';
 
 export interface SnapshotSettings {
@@ -47,15 +48,15 @@ const MEMBER_ATTRIBUTES = ['memberUid', 'member', 'uniqueMember'];
  * result raises an error from the search, so the caller never gets a partial directory.
  */
 export async function readSnapshot(
-  client: Client,
+  reader: PagedReader,
   settings: SnapshotSettings,
   now: Date,
 ): Promise<DirectorySnapshot> {
   const today = daysSinceEpoch(now);
   const people: Person[] = [];
-  const usernamesByDn = new Map<string, string>();
+  const personDns: string[] = [];
   await forEachEntry(
-    client,
+    reader,
     settings,
     settings.peopleBase,
     PERSON_FILTER,
@@ -64,13 +65,13 @@ export async function readSnapshot(
       const person = personFromEntry(entry, settings.attributes, today);
       if (typeof person === 'string') return settings.onSkippedEntry(entry.dn, person);
       people.push(person);
-      usernamesByDn.set(normalizeDn(entry.dn), person.username);
+      personDns.push(entry.dn);
     },
   );
 
   const groupsByDn = new Map<string, GroupEntry>();
   const groupAttributes = [settings.attributes.groupName, 'gidNumber', ...MEMBER_ATTRIBUTES];
-  await forEachEntry(client, settings, settings.groupsBase, GROUP_FILTER, groupAttributes, (entry) => {
+  await forEachEntry(reader, settings, settings.groupsBase, GROUP_FILTER, groupAttributes, (entry) => {
     groupsByDn.set(normalizeDn(entry.dn), {
       name: allValues(entry, settings.attributes.groupName)[0],
       gidNumber: integerValue(entry, 'gidNumber'),
@@ -82,6 +83,19 @@ export async function readSnapshot(
     });
   });
 
+  // Person DNs are normalised only when some group names members by DN (RFC 2307bis).
+  const usesDns = [...groupsByDn.values()].some((group) => group.memberDns.length > 0);
+  const usernamesByDn = new Map(
+    usesDns ? people.map((person, index) => [normalizeDn(personDns[index] ?? ''), person.username]) : [],
+  );
+  return { people, groups: resolveGroups(groupsByDn, usernamesByDn, settings), readAt: now.toISOString() };
+}
+
+function resolveGroups(
+  groupsByDn: ReadonlyMap<string, GroupEntry>,
+  usernamesByDn: ReadonlyMap<string, string>,
+  settings: SnapshotSettings,
+): Group[] {
   const groups: Group[] = [];
   for (const [dn, entry] of groupsByDn) {
     // Groups without a gidNumber (plain groupOfNames) only feed nested memberships.
@@ -94,7 +108,7 @@ export async function readSnapshot(
     collectMembers(dn, groupsByDn, usernamesByDn, members, new Set());
     groups.push({ name: entry.name, gidNumber: entry.gidNumber, members: [...members] });
   }
-  return { people, groups, readAt: now.toISOString() };
+  return groups;
 }
 
 /**
@@ -128,39 +142,26 @@ function collectMembers(
   }
 }
 
-/** Runs a subtree search and hands each entry to `visit`, one page at a time to bound memory. */
+/** Runs a subtree search and hands each entry to `visit` as it arrives, so pages are never held whole. */
 async function forEachEntry(
-  client: Client,
+  reader: PagedReader,
   settings: SnapshotSettings,
   base: string,
   filter: Filter,
   attributes: string[],
   visit: (entry: Entry) => void,
 ): Promise<void> {
-  const options = { scope: 'sub' as const, filter, attributes, timeLimit: settings.timeLimitSeconds };
   try {
-    // No client-side sizeLimit: with one set, ldapts returns a truncated result as if it were complete.
-    const pages =
-      settings.pageSize > 0
-        ? client.searchPaginated(base, { ...options, paged: { pageSize: settings.pageSize } })
-        : unpaged(client, base, options);
-    for await (const page of pages) {
-      // Entries behind a referral live on another server, which this store does not follow; skipping them would be a partial read.
-      if (page.searchReferences.length > 0)
-        throw new Error(
-          `the server returned referrals (${page.searchReferences[0]}), which are not followed`,
-        );
-      for (const entry of page.searchEntries) visit(entry);
-    }
+    await reader.search(
+      base,
+      { filter, attributes, pageSize: settings.pageSize, timeLimitSeconds: settings.timeLimitSeconds },
+      visit,
+    );
   } catch (error) {
     throw new DirectoryError(`reading ${base} on ${settings.server} failed: ${readFailure(error)}`, {
       cause: error,
     });
   }
-}
-
-async function* unpaged(client: Client, base: string, options: Parameters<Client['search']>[1]) {
-  yield await client.search(base, options);
 }
 
 /** Why a read failed, with the fix for the two limits that would otherwise truncate a snapshot. */

@@ -271,9 +271,9 @@ export class LdapStore implements DirectoryStore {
 
   /** One paged read of every person and group; any limit or error fails the whole read. */
   snapshot(): Promise<DirectorySnapshot> {
-    return this.run('reading the directory snapshot', (client) =>
-      readSnapshot(client, this.snapshotSettings, this.now()),
-    );
+    const action = 'reading the directory snapshot';
+    if (this.closed) return Promise.reject(this.closedError(action));
+    return this.connector.read(action, (reader) => readSnapshot(reader, this.snapshotSettings, this.now()));
   }
 
   async close(): Promise<void> {
@@ -281,11 +281,12 @@ export class LdapStore implements DirectoryStore {
   }
 
   private run<T>(action: string, work: (client: Client) => Promise<T>): Promise<T> {
-    if (this.closed)
-      return Promise.reject(
-        new DirectoryError(`${action} failed: the LDAP store for ${this.connector.server} is closed`),
-      );
+    if (this.closed) return Promise.reject(this.closedError(action));
     return this.connector.run(action, work);
+  }
+
+  private closedError(action: string): DirectoryError {
+    return new DirectoryError(`${action} failed: the LDAP store for ${this.connector.server} is closed`);
   }
 
   private personReadAttributes(): string[] {
