@@ -1,22 +1,13 @@
 // The LDAP directory store: DirectoryStore over ldapts, one mutually authenticated connection per operation.
 
-import { AlreadyExistsError, type Client, type Entry, NoSuchObjectError } from 'ldapts';
+import { AlreadyExistsError, type Client, type Entry } from 'ldapts';
 import { POSIX_NAME } from '../bundle/nss-maps.ts';
 import { DirectoryError, ValidationError } from '../errors.ts';
-import {
-  FIRST_GID_NUMBER,
-  FIRST_UID_NUMBER,
-  LDAP_CONNECT_TIMEOUT_MS,
-  LDAP_PAGE_SIZE,
-  LDAP_TIMEOUT_MS,
-  type MemberMode,
-} from './ldap-config.ts';
-import { LdapConnector, type TlsSource } from './ldap-connection.ts';
+import type { MemberMode } from './ldap-config.ts';
+import type { LdapConnector } from './ldap-connection.ts';
 import { allocateNumber, type CounterSettings } from './ldap-counter.ts';
 import {
   allValues,
-  DEFAULT_ATTRIBUTES,
-  DEFAULT_OBJECT_CLASSES,
   daysSinceEpoch,
   firstRdn,
   firstValue,
@@ -24,7 +15,6 @@ import {
   type LdapAttributeNames,
   type LdapObjectClasses,
   newPersonAttributes,
-  PRIVATE_GROUP_DESCRIPTION,
   personAttributes,
   personFromEntry,
 } from './ldap-entries.ts';
@@ -32,41 +22,22 @@ import { findGroupEntry, findPersonEntry, type LookupSettings } from './ldap-loo
 import {
   addMemberValue,
   groupsListing,
-  MEMBER_ATTRIBUTES,
   type MemberIdentity,
   memberAttributeFor,
   removeMemberValues,
 } from './ldap-members.ts';
+import { type LdapStoreOptions, resolveStoreSettings } from './ldap-options.ts';
 import { personChanges } from './ldap-person-changes.ts';
+import {
+  deleteIgnoringMissing,
+  isMarkedPrivate,
+  type PrivateGroupSettings,
+  privateGroupNumber,
+} from './ldap-private-groups.ts';
 import { readSnapshot, type SnapshotSettings } from './ldap-snapshot.ts';
 import type { DirectorySnapshot, DirectoryStore, Group, NewPerson, Person, PersonChanges } from './model.ts';
 
-/** Everything the store needs, as plain values, so tests and the config loader pass them the same way. */
-export interface LdapStoreOptions {
-  /** `ldaps://host:port`, or `ldap://host:port` with `startTls: true`. */
-  url: string;
-  startTls?: boolean;
-  bindDn: string;
-  /** The resolved bind password; never logged and never part of an error. */
-  bindPassword: string;
-  /** CA, client certificate and key (and optionally servername), or a function returning them per connection. */
-  tls: TlsSource;
-  bases: { people: string; groups: string };
-  /** Entry holding the next free uidNumber and gidNumber; created when missing. */
-  counterDn: string;
-  timeoutMs?: number;
-  connectTimeoutMs?: number;
-  pageSize?: number;
-  memberMode?: MemberMode;
-  attributes?: Partial<LdapAttributeNames>;
-  objectClasses?: Partial<LdapObjectClasses>;
-  firstUidNumber?: number;
-  firstGidNumber?: number;
-  /** Clock for "today" in the shadowExpire rule and for snapshot times. */
-  now?: () => Date;
-  /** Receives entries a snapshot leaves out; the default writes one JSON line to stderr. */
-  onSkippedEntry?: (dn: string, reason: string) => void;
-}
+export type { LdapStoreOptions } from './ldap-options.ts';
 
 export class LdapStore implements DirectoryStore {
   private readonly connector: LdapConnector;
@@ -74,52 +45,23 @@ export class LdapStore implements DirectoryStore {
   private readonly classes: LdapObjectClasses;
   private readonly lookup: LookupSettings;
   private readonly counter: CounterSettings;
+  private readonly privateGroups: PrivateGroupSettings;
   private readonly snapshotSettings: SnapshotSettings;
   private readonly memberMode: MemberMode;
   private readonly now: () => Date;
   private closed = false;
 
   constructor(private readonly options: LdapStoreOptions) {
-    const timeoutMs = options.timeoutMs ?? LDAP_TIMEOUT_MS;
-    this.connector = new LdapConnector({
-      ...options,
-      timeoutMs,
-      connectTimeoutMs: options.connectTimeoutMs ?? LDAP_CONNECT_TIMEOUT_MS,
-    });
-    this.names = { ...DEFAULT_ATTRIBUTES, ...options.attributes };
-    this.classes = { ...DEFAULT_OBJECT_CLASSES, ...options.objectClasses };
-    this.memberMode = options.memberMode ?? 'auto';
-    this.now = options.now ?? (() => new Date());
-    const server = this.connector.server;
-    const pageSize = options.pageSize ?? LDAP_PAGE_SIZE;
-    this.lookup = {
-      server,
-      peopleBase: options.bases.people,
-      groupsBase: options.bases.groups,
-      usernameAttribute: this.names.username,
-      groupNameAttribute: this.names.groupName,
-    };
-    this.counter = {
-      server,
-      counterDn: options.counterDn,
-      objectClasses: this.classes.counter,
-      first: {
-        uidNumber: options.firstUidNumber ?? FIRST_UID_NUMBER,
-        gidNumber: options.firstGidNumber ?? FIRST_GID_NUMBER,
-      },
-      peopleBase: options.bases.people,
-      groupsBase: options.bases.groups,
-      pageSize,
-    };
-    this.snapshotSettings = {
-      server,
-      peopleBase: options.bases.people,
-      groupsBase: options.bases.groups,
-      pageSize,
-      attributes: this.names,
-      timeLimitSeconds: Math.ceil(timeoutMs / 1000),
-      onSkippedEntry: options.onSkippedEntry ?? logSkippedEntry,
-    };
+    const settings = resolveStoreSettings(options);
+    this.connector = settings.connector;
+    this.names = settings.names;
+    this.classes = settings.classes;
+    this.memberMode = settings.memberMode;
+    this.now = settings.now;
+    this.lookup = settings.lookup;
+    this.snapshotSettings = settings.snapshot;
+    this.privateGroups = settings.privateGroups;
+    this.counter = settings.counter;
   }
 
   findPersonBySourceId(sourceId: string): Promise<Person | undefined> {
@@ -160,7 +102,7 @@ export class LdapStore implements DirectoryStore {
       const existing = await this.personEntry(client, person.username);
       if (existing) return this.existingCreation(existing, person);
 
-      const number = await this.privateGroupNumber(client, person.username);
+      const number = await privateGroupNumber(client, this.privateGroups, person.username);
       const dn = `${this.names.username}=${person.username},${this.options.bases.people}`;
       try {
         await client.add(dn, newPersonAttributes(person, number, this.names, this.classes));
@@ -294,7 +236,7 @@ export class LdapStore implements DirectoryStore {
   }
 
   private groupReadAttributes(): string[] {
-    return [this.names.groupName, 'gidNumber', 'objectClass', 'description', ...MEMBER_ATTRIBUTES];
+    return this.privateGroups.groupAttributes;
   }
 
   private personEntry(client: Client, username: string): Promise<Entry | undefined> {
@@ -347,54 +289,4 @@ export class LdapStore implements DirectoryStore {
       `person ${entry.dn} on ${this.connector.server} already exists for another source id`,
     );
   }
-
-  /** Reuses the number of a private group left by an interrupted create, or allocates one and adds the group. */
-  private async privateGroupNumber(client: Client, username: string): Promise<number> {
-    const group = await findGroupEntry(client, this.lookup, username, this.groupReadAttributes());
-    if (group) return this.leftoverGroupNumber(group);
-
-    const number = await allocateNumber(client, this.counter, 'uidNumber');
-    try {
-      await client.add(`${this.names.groupName}=${username},${this.options.bases.groups}`, {
-        objectClass: this.classes.group,
-        [this.names.groupName]: username,
-        gidNumber: String(number),
-        description: PRIVATE_GROUP_DESCRIPTION,
-      });
-      return number;
-    } catch (error) {
-      if (!(error instanceof AlreadyExistsError)) throw error;
-    }
-    // A concurrent create of the same person added the group first; continue with its number.
-    const winner = await findGroupEntry(client, this.lookup, username, this.groupReadAttributes());
-    if (!winner)
-      throw new DirectoryError(`group ${username} on ${this.connector.server} vanished during creation`);
-    return this.leftoverGroupNumber(winner);
-  }
-
-  private leftoverGroupNumber(group: Entry): number {
-    const number = integerValue(group, 'gidNumber');
-    if (!isMarkedPrivate(group) || number === undefined || !Number.isSafeInteger(number)) {
-      throw new DirectoryError(
-        `group ${group.dn} on ${this.connector.server} already exists and is not a fleet-login user-private group; rename the group or pick another username`,
-      );
-    }
-    return number;
-  }
-}
-
-function isMarkedPrivate(group: Entry): boolean {
-  return allValues(group, 'description').includes(PRIVATE_GROUP_DESCRIPTION);
-}
-
-async function deleteIgnoringMissing(client: Client, dn: string): Promise<void> {
-  try {
-    await client.del(dn);
-  } catch (error) {
-    if (!(error instanceof NoSuchObjectError)) throw error;
-  }
-}
-
-function logSkippedEntry(dn: string, reason: string): void {
-  console.warn(JSON.stringify({ level: 'WARN', message: 'skipped a directory entry', dn, reason }));
 }

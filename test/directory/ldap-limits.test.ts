@@ -15,6 +15,18 @@ import { type SlapdServer, startSlapd } from '../harness/slapd.ts';
 const PEOPLE = 30;
 const SIZE_LIMIT = 10;
 const EMPTY_BASE = `ou=nobody,${SUFFIX}`;
+const REFERRED_BASE = `ou=referred,${SUFFIX}`;
+/** A branch holding a referral, which slapd returns as a search continuation reference. */
+const REFERRED_LDIF = `dn: ${REFERRED_BASE}
+objectClass: organizationalUnit
+ou: referred
+
+dn: ou=elsewhere,${REFERRED_BASE}
+objectClass: referral
+objectClass: extensibleObject
+ou: elsewhere
+ref: ldap://ldap.invalid/ou=people,dc=example,dc=test
+`;
 
 describe('LdapStore snapshot limits', () => {
   let server: SlapdServer;
@@ -26,6 +38,7 @@ describe('LdapStore snapshot limits', () => {
       ldif: [
         fixture('base.ldif'),
         emptyBranch,
+        REFERRED_LDIF,
         generateDirectoryLdif({ suffix: SUFFIX, people: PEOPLE, groups: 3 }),
       ],
       sizeLimit: SIZE_LIMIT,
@@ -78,5 +91,13 @@ describe('LdapStore snapshot limits', () => {
       .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(DirectoryError);
     expect((error as Error).message).toContain(`ou=missing,${SUFFIX}`);
+  });
+
+  it('fails instead of skipping entries behind a referral', async () => {
+    const error = await readerStore(SIZE_LIMIT - 3, REFERRED_BASE)
+      .snapshot()
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(DirectoryError);
+    expect((error as Error).message).toMatch(/referrals/);
   });
 });
