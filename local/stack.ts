@@ -13,6 +13,7 @@ import type { ClassPublishResult } from '../shared/bundle/publish.ts';
 import { loadConfig } from '../shared/config.ts';
 import { inboxSyncDeps, publishAll } from '../shared/control-plane.ts';
 import { applyPendingEntries, directoryChanged } from '../shared/directory/inbox-sync.ts';
+import { errorMessage } from '../shared/errors.ts';
 import type { Log } from '../shared/log.ts';
 import { createRuntime, type Runtime } from '../shared/runtime.ts';
 import { MAX_WEBHOOK_BODY_BYTES } from '../shared/sources/http.ts';
@@ -78,13 +79,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     return next;
   };
 
+  let publishPending = false;
   const publishNow = () => serially(() => publishAll(runtime, options.log));
   const syncNow = () =>
     serially(async () => {
       const store = await runtime.openDirectory();
       const deps = await inboxSyncDeps(runtime, store, options.log);
       const { results, failed } = await applyPendingEntries(deps).finally(() => store.close());
-      const published = directoryChanged(results) ? await publishAll(runtime, options.log) : [];
+      // A publish that failed earlier is retried with the next sync, as the schedule does in AWS.
+      publishPending ||= directoryChanged(results);
+      const published = publishPending ? await publishAll(runtime, options.log) : [];
+      publishPending = false;
       return { applied: results.length, failed: failed.length, published };
     });
 
@@ -94,7 +99,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         response.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
         response.end(result.body ?? '');
         // Deliveries are applied after the answer, as the S3 event does in AWS.
-        if (request.method === 'POST' && result.statusCode === 200) void syncNow().catch(() => undefined);
+        if (request.method === 'POST' && result.statusCode === 200) {
+          void syncNow().catch((error: unknown) =>
+            options.log.error('sync failed', { error: errorMessage(error) }),
+          );
+        }
       },
       () => {
         response.writeHead(500);

@@ -42,8 +42,19 @@ export class SourceError extends FleetLoginError {
   }
 }
 
-/** A publish was refused by a guard (empty snapshot, too large a shrink) or failed. */
+/** A publish failed. */
 export class PublishError extends FleetLoginError {}
+
+/** A guard refused a publish (empty snapshot, too large a shrink); nothing was published. */
+export class PublishRefusedError extends PublishError {
+  constructor(
+    message: string,
+    /** One line per class that tripped the shrink guard; empty for an empty snapshot. */
+    readonly classes: readonly string[],
+  ) {
+    super(message);
+  }
+}
 
 /** The host agent rejected a bundle; `check` names the check that failed. */
 export class BundleRejectedError extends FleetLoginError {

@@ -1,6 +1,7 @@
 // Cache files and their libnss-cache index files: fixed-width lines of key NUL offset NUL padding.
 
-import { compareBytes, type NssRecord } from './nss-maps.ts';
+import { sortByBytes } from './byte-order.ts';
+import type { NssRecord } from './nss-maps.ts';
 
 export interface IndexEntry {
   key: string;
@@ -9,38 +10,62 @@ export interface IndexEntry {
 
 /** Joins records into a cache file and returns each record's byte offset. */
 export function renderCache(records: readonly NssRecord[]): { cache: Buffer; offsets: number[] } {
-  const offsets: number[] = [];
+  return renderLines(records.map((record) => record.line));
+}
+
+/** Joins lines (without their newline) into a cache file and returns each line's byte offset. */
+export function renderLines(lines: readonly string[]): { cache: Buffer; offsets: number[] } {
+  const offsets = new Array<number>(lines.length);
   let offset = 0;
-  const parts: string[] = [];
-  for (const record of records) {
-    offsets.push(offset);
-    const line = `${record.line}\n`;
-    parts.push(line);
+  for (let row = 0; row < lines.length; row++) {
+    offsets[row] = offset;
     // Offsets count UTF-8 bytes: nsscache 0.50 counts characters, which breaks every index entry after a non-ASCII GECOS.
-    offset += Buffer.byteLength(line);
+    offset += Buffer.byteLength(lines[row] ?? '') + 1;
   }
-  return { cache: Buffer.from(parts.join('')), offsets };
+  return { cache: Buffer.from(lines.length === 0 ? '' : `${lines.join('\n')}\n`), offsets };
 }
 
 /**
  * Builds an index in the format libnss-cache bisects: entries sorted by the bytes of the key
- * (strcmp order, so uid keys sort as text), every line padded with NULs to one width.
+ * (strcmp order, so uid keys sort as text), every line padded with NULs to one width. Callers
+ * that pass `sorted` hand over entries already in byte order, which are then only laid out.
  */
-export function renderIndex(entries: readonly IndexEntry[]): Buffer {
+export function renderIndex(entries: readonly IndexEntry[], options: { sorted?: boolean } = {}): Buffer {
   if (entries.length === 0) return Buffer.alloc(0);
-  const sorted = [...entries].sort((a, b) => compareBytes(a.key, b.key));
-  const keyWidth = Math.max(...sorted.map((entry) => Buffer.byteLength(entry.key)));
-  const offsetWidth = Math.max(...sorted.map((entry) => String(entry.offset).length));
-  const lineWidth = keyWidth + offsetWidth + 3;
+  const sorted = options.sorted ? entries : sortByBytes(entries, (entry) => entry.key);
+  let keyWidth = 0;
+  let maxOffset = 0;
+  for (const entry of sorted) {
+    keyWidth = Math.max(keyWidth, Buffer.byteLength(entry.key));
+    maxOffset = Math.max(maxOffset, entry.offset);
+  }
+  const lineWidth = keyWidth + decimalDigits(maxOffset) + 3;
 
-  const index = Buffer.alloc(sorted.length * lineWidth, 0);
-  sorted.forEach((entry, row) => {
-    const start = row * lineWidth;
-    const written = index.write(entry.key, start);
-    index.write(String(entry.offset), start + written + 1, 'latin1');
+  // Each line: key, NUL, offset, NULs up to the width (at least one), newline. alloc() zero-fills the NULs.
+  const index = Buffer.alloc(sorted.length * lineWidth);
+  let start = 0;
+  for (const entry of sorted) {
+    const keyLength = index.write(entry.key, start);
+    writeDecimal(index, start + keyLength + 1, entry.offset);
     index[start + lineWidth - 1] = 0x0a;
-  });
+    start += lineWidth;
+  }
   return index;
+}
+
+function decimalDigits(value: number): number {
+  let digits = 1;
+  for (let rest = Math.floor(value / 10); rest > 0; rest = Math.floor(rest / 10)) digits++;
+  return digits;
+}
+
+/** Writes a non-negative integer as ASCII digits; faster than formatting a string per entry. */
+function writeDecimal(target: Buffer, position: number, value: number): void {
+  let rest = value;
+  for (let at = position + decimalDigits(value) - 1; at >= position; at--) {
+    target[at] = 0x30 + (rest % 10);
+    rest = Math.floor(rest / 10);
+  }
 }
 
 /** Reads an index the way libnss-cache does: line width from the first line, key and offset up to NULs. */

@@ -1,6 +1,7 @@
 // Renders people and groups into the nsscache "files" maps that libnss-cache and the agent read.
 
 import type { Group, Person, ShadowFields } from '../directory/model.ts';
+import { sortByBytes } from './byte-order.ts';
 
 /** POSIX login names fleet-login writes: ASCII, at most 32 characters, no leading digit or dash. */
 export const POSIX_NAME = /^[a-z_][a-z0-9_.-]{0,31}$/;
@@ -97,9 +98,10 @@ export function buildMaps(
       skipped.push({ name: group.name, reason: 'group name is not a valid POSIX name' });
       continue;
     }
-    const members = [...new Set(group.members)]
-      .filter((member) => !excludedNames.has(member) && POSIX_NAME.test(member))
-      .sort(compareBytes);
+    const kept = [...new Set(group.members)].filter(
+      (member) => !excludedNames.has(member) && POSIX_NAME.test(member),
+    );
+    const members = sortByBytes(kept, (member) => member);
     maps.group.push({
       name: group.name,
       id: group.gidNumber,
@@ -123,11 +125,6 @@ function shadowFields(shadow: ShadowFields = {}): string {
   return values.map((value) => (value ? String(value) : '')).join(':');
 }
 
-/** Compares strings by their UTF-8 bytes, the order strcmp(3) gives. */
-export function compareBytes(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
-}
-
 function sortByName<T>(items: readonly T[], nameOf: (item: T) => string): T[] {
-  return [...items].sort((a, b) => compareBytes(nameOf(a), nameOf(b)));
+  return sortByBytes(items, nameOf);
 }

@@ -1,10 +1,10 @@
 // Publishes every host class's bundle from one directory snapshot: files first, manifest last.
 
 import type { DirectorySnapshot } from '../directory/model.ts';
-import { PreconditionFailedError, PublishError } from '../errors.ts';
+import { PreconditionFailedError, PublishError, PublishRefusedError } from '../errors.ts';
 import type { Policy } from '../policy/policy.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
-import { buildClassFiles } from './class-bundle.ts';
+import { BundleBuilder, type ClassFiles } from './class-bundle.ts';
 import {
   type BundleFileEntry,
   fileObjectKey,
@@ -17,8 +17,23 @@ import {
 } from './manifest.ts';
 import type { SkippedRecord } from './nss-maps.ts';
 
+/** Bundle files written at once; S3 takes many parallel PUTs, and a local folder overlaps its fsyncs. */
+const FILE_WRITE_CONCURRENCY = 8;
+
 /** Attempts at the manifest compare-and-swap before a publish gives up; each loss means another publisher won. */
 const MANIFEST_WRITE_ATTEMPTS = 5;
+
+/**
+ * Largest share of a class's people one publish may drop without an operator's confirmation. A
+ * truncated directory read looks like a mass departure; real departures rarely reach a tenth at once.
+ */
+export const PUBLISH_SHRINK_LIMIT_PERCENT = 10;
+
+/**
+ * Drops of up to this many people pass the shrink guard whatever the share, so offboarding one or
+ * two people from a small class never waits for an operator. An empty snapshot is refused anyway.
+ */
+export const PUBLISH_SHRINK_FREE_PEOPLE = 2;
 
 export interface PublishInput {
   snapshot: DirectorySnapshot;
@@ -30,6 +45,10 @@ export interface PublishInput {
   now?: Date;
   /** Publishes a snapshot with zero people; only an operator sets this. */
   allowEmpty?: boolean;
+  shrinkLimitPercent?: number;
+  shrinkFreePeople?: number;
+  /** Publishes even when a class loses more than the shrink limit; only an operator sets this. */
+  confirmShrink?: boolean;
 }
 
 export interface ClassPublishResult {
@@ -42,63 +61,119 @@ export interface ClassPublishResult {
   skipped: SkippedRecord[];
 }
 
-/** Publishes every class of the policy. Throws PublishError, publishing nothing, for an empty snapshot. */
+interface PlannedClass {
+  hostClass: string;
+  built: ClassFiles;
+  entries: Manifest['files'];
+  lifetimeMs: number;
+  current: Awaited<ReturnType<ObjectStore['get']>>;
+}
+
+/**
+ * Publishes every class of the policy. Nothing is published, and PublishRefusedError names the
+ * classes, when the snapshot is empty or a class would lose more than the shrink limit.
+ */
 export async function publishBundles(input: PublishInput): Promise<ClassPublishResult[]> {
-  if (input.snapshot.people.length === 0 && !input.allowEmpty) {
-    throw new PublishError('the directory snapshot holds no people; refusing to publish empty bundles');
-  }
+  const planned = await planBundles(input);
+  checkGuards(input, planned);
+
+  // 1. Content-addressed files, each written once; a manifest never names a missing file.
+  const uploads = new Map<string, Buffer>();
+  for (const plan of planned) for (const body of plan.built.files.values()) uploads.set(hashOf(body), body);
+  await inParallel([...uploads], FILE_WRITE_CONCURRENCY, ([sha256, body]) =>
+    input.store.putIfAbsent(fileObjectKey(sha256), body),
+  );
+
+  // 2. Each class's manifest, by compare-and-swap, so concurrent publishers never lower a serial.
   const results: ClassPublishResult[] = [];
-  for (const hostClass of input.policy.hostClasses) {
-    const { files, people, skipped } = buildClassFiles(input.snapshot, hostClass, input.emergencyKeys);
-
-    // 1. Content-addressed files, each written once; a manifest never names a missing file.
-    const entries: Partial<Record<string, BundleFileEntry>> = {};
-    let bytes = 0;
-    for (const [name, body] of files) {
-      const sha256 = sha256Hex(body);
-      entries[name] = { sha256, size: body.length };
-      bytes += body.length;
-      await input.store.putIfAbsent(fileObjectKey(sha256), body);
-    }
-
-    // 2. The manifest, by compare-and-swap, so concurrent publishers never lower a serial.
-    const lifetimeMs = hostClass.bundleLifetimeHours * 3_600_000;
-    const written = await writeManifest(input, hostClass.name, entries, people.length, lifetimeMs);
-    results.push({ hostClass: hostClass.name, ...written, people: people.length, bytes, skipped });
+  for (const plan of planned) {
+    const manifest = await writeManifest(input, plan);
+    const bytes = Object.values(plan.entries).reduce((sum, entry) => sum + (entry?.size ?? 0), 0);
+    results.push({
+      hostClass: plan.hostClass,
+      ...manifest,
+      people: plan.built.people.length,
+      bytes,
+      skipped: plan.built.skipped,
+    });
   }
   return results;
 }
 
+/** Builds every class's files and reads its current manifest, writing nothing. */
+export async function planBundles(input: PublishInput): Promise<PlannedClass[]> {
+  const builder = new BundleBuilder(input.snapshot);
+  const planned: PlannedClass[] = [];
+  for (const hostClass of input.policy.hostClasses) {
+    const built = builder.build(hostClass, input.emergencyKeys);
+    const entries: Partial<Record<string, BundleFileEntry>> = {};
+    for (const [name, body] of built.files) entries[name] = { sha256: hashOf(body), size: body.length };
+    const current = await input.store.get(manifestObjectKey(hostClass.name));
+    planned.push({
+      hostClass: hostClass.name,
+      built,
+      entries,
+      lifetimeMs: hostClass.bundleLifetimeHours * 3_600_000,
+      current,
+    });
+  }
+  return planned;
+}
+
+function checkGuards(input: PublishInput, planned: readonly PlannedClass[]): void {
+  if (input.snapshot.people.length === 0 && !input.allowEmpty) {
+    throw new PublishRefusedError(
+      'the directory snapshot holds no people; refusing to publish empty bundles',
+      [],
+    );
+  }
+  if (input.confirmShrink) return;
+  const limit = input.shrinkLimitPercent ?? PUBLISH_SHRINK_LIMIT_PERCENT;
+  const free = input.shrinkFreePeople ?? PUBLISH_SHRINK_FREE_PEOPLE;
+  const shrinking = planned.flatMap((plan) => {
+    const before =
+      plan.current.kind === 'found' ? readManifestUnverified(plan.current.body)?.people : undefined;
+    const after = plan.built.people.length;
+    const dropped = (before ?? 0) - after;
+    if (!before || dropped <= free || (dropped / before) * 100 <= limit) return [];
+    return [`${plan.hostClass} would go from ${before} to ${after} people`];
+  });
+  if (shrinking.length > 0) {
+    throw new PublishRefusedError(
+      `refusing to publish: more than ${limit}% of a class's people would lose access (${shrinking.join('; ')}); confirm the shrink to publish anyway`,
+      shrinking,
+    );
+  }
+}
+
 async function writeManifest(
   input: PublishInput,
-  hostClass: string,
-  files: Manifest['files'],
-  people: number,
-  lifetimeMs: number,
+  plan: PlannedClass,
 ): Promise<{ outcome: ClassPublishResult['outcome']; serial: number }> {
-  const key = manifestObjectKey(hostClass);
+  const key = manifestObjectKey(plan.hostClass);
+  let current = plan.current;
   for (let attempt = 1; attempt <= MANIFEST_WRITE_ATTEMPTS; attempt++) {
+    if (attempt > 1) current = await input.store.get(key);
     const now = input.now ?? new Date();
-    const current = await input.store.get(key);
     const previous = current.kind === 'found' ? readManifestUnverified(current.body) : undefined;
 
     if (previous?.snapshotAt && previous.snapshotAt > input.snapshot.readAt) {
       return { outcome: 'superseded', serial: previous.serial };
     }
-    if (previous && sameFiles(previous.files, files) && isFresh(previous, now, lifetimeMs)) {
+    if (previous && sameFiles(previous.files, plan.entries) && isFresh(previous, now, plan.lifetimeMs)) {
       return { outcome: 'unchanged', serial: previous.serial };
     }
 
     const manifest: Manifest = {
       format: 1,
-      hostClass,
+      hostClass: plan.hostClass,
       serial: (previous?.serial ?? 0) + 1,
       issuedAt: now.toISOString(),
-      expiresAt: new Date(now.getTime() + lifetimeMs).toISOString(),
+      expiresAt: new Date(now.getTime() + plan.lifetimeMs).toISOString(),
       keyId: input.signingKey.keyId,
       snapshotAt: input.snapshot.readAt,
-      people,
-      files,
+      people: plan.built.people.length,
+      files: plan.entries,
     };
     const body = signManifest(manifest, input.signingKey);
     try {
@@ -109,12 +184,37 @@ async function writeManifest(
       if (error instanceof PreconditionFailedError) continue;
       throw error;
     }
-    await input.store.putIfAbsent(historyObjectKey(hostClass, manifest.serial), body);
+    await input.store.putIfAbsent(historyObjectKey(plan.hostClass, manifest.serial), body);
     return { outcome: 'published', serial: manifest.serial };
   }
   throw new PublishError(
-    `the manifest of host class ${hostClass} kept changing; gave up after ${MANIFEST_WRITE_ATTEMPTS} attempts`,
+    `the manifest of host class ${plan.hostClass} kept changing; gave up after ${MANIFEST_WRITE_ATTEMPTS} attempts`,
   );
+}
+
+/** Runs `task` over the items with at most `limit` running at once; rejects on the first failure. */
+async function inParallel<T>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<unknown>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await task(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** Classes share file buffers (see BundleBuilder), so each buffer is hashed once per process. */
+const hashes = new WeakMap<Buffer, string>();
+
+function hashOf(body: Buffer): string {
+  let hash = hashes.get(body);
+  if (!hash) {
+    hash = sha256Hex(body);
+    hashes.set(body, hash);
+  }
+  return hash;
 }
 
 /** Object key of an earlier manifest, kept so access at a past time can be answered. */

@@ -31,7 +31,10 @@ const hostClassSchema = z
     description: z.string().optional(),
     /** Groups whose members may log in; `*` admits every active person. */
     allowGroups: z.array(z.string().min(1)).min(1),
-    shellOverride: z.string().startsWith('/').optional(),
+    shellOverride: z
+      .string()
+      .regex(/^\/[^\s:]*$/, 'must be an absolute path without spaces or colons')
+      .optional(),
     sudo: z.array(sudoRuleSchema).default([]),
     emergencyKeys: z.boolean().default(false),
     bundleLifetimeHours: z

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { BundleBuilder, buildClassFiles } from '../../shared/bundle/class-bundle.ts';
 import {
   manifestObjectKey,
   parseKeyring,
@@ -7,7 +8,7 @@ import {
 } from '../../shared/bundle/manifest.ts';
 import { historyObjectKey, publishBundles } from '../../shared/bundle/publish.ts';
 import type { DirectorySnapshot, Person } from '../../shared/directory/model.ts';
-import { PublishError } from '../../shared/errors.ts';
+import { PublishRefusedError } from '../../shared/errors.ts';
 import { parsePolicy } from '../../shared/policy/policy.ts';
 import { LocalFolderStore } from '../../shared/storage/local-store.ts';
 import { newSigningKey } from '../helpers/signing.ts';
@@ -144,7 +145,7 @@ describe('publishBundles', () => {
     await publishBundles({ snapshot: snapshot([person('ana', 100000)]), policy, store, signingKey });
     const before = await store.get(manifestObjectKey('general'));
     await expect(publishBundles({ snapshot: snapshot([]), policy, store, signingKey })).rejects.toThrow(
-      PublishError,
+      PublishRefusedError,
     );
     expect(await store.get(manifestObjectKey('general'))).toEqual(before);
   });
@@ -189,5 +190,61 @@ describe('publishBundles', () => {
     expect(manifest?.serial).toBe(history.length);
     const serials = history.map((key) => Number(key.slice(-17, -5)));
     expect(serials).toEqual([...serials].sort((a, b) => a - b));
+  });
+});
+
+describe('publishBundles shrink guard', () => {
+  const many = (count: number) => Array.from({ length: count }, (_, n) => person(`p${n}`, 100100 + n));
+
+  it('refuses a 15% drop, naming the class, and leaves every manifest untouched', async () => {
+    const store = new LocalFolderStore(await tempDir());
+    await publishBundles({ snapshot: snapshot(many(40)), policy, store, signingKey });
+    const before = await store.get(manifestObjectKey('general'));
+    const attempt = publishBundles({ snapshot: snapshot(many(34)), policy, store, signingKey });
+    await expect(attempt).rejects.toThrow(PublishRefusedError);
+    await expect(attempt).rejects.toThrow(/general would go from 40 to 34 people/);
+    expect(await store.get(manifestObjectKey('general'))).toEqual(before);
+  });
+
+  it('publishes the same drop once an operator confirms it', async () => {
+    const store = new LocalFolderStore(await tempDir());
+    await publishBundles({ snapshot: snapshot(many(40)), policy, store, signingKey });
+    const results = await publishBundles({
+      snapshot: snapshot(many(34)),
+      policy,
+      store,
+      signingKey,
+      confirmShrink: true,
+    });
+    expect(results[0]).toMatchObject({ outcome: 'published', serial: 2, people: 34 });
+  });
+
+  it('lets a drop within the limit through', async () => {
+    const store = new LocalFolderStore(await tempDir());
+    await publishBundles({ snapshot: snapshot(many(40)), policy, store, signingKey });
+    const results = await publishBundles({ snapshot: snapshot(many(37)), policy, store, signingKey });
+    expect(results[0]?.outcome).toBe('published');
+  });
+
+  it('lets one or two departures from a small class through', async () => {
+    const store = new LocalFolderStore(await tempDir());
+    await publishBundles({ snapshot: snapshot(many(3)), policy, store, signingKey });
+    const results = await publishBundles({ snapshot: snapshot(many(1)), policy, store, signingKey });
+    expect(results[0]).toMatchObject({ outcome: 'published', people: 1 });
+  });
+});
+
+describe('BundleBuilder', () => {
+  it('builds each class exactly as a builder of its own would', () => {
+    const people = [
+      person('ana', 100000),
+      person('ben', 100002, { displayName: 'Bén' }),
+      person('cy', 100001),
+    ];
+    const shared = new BundleBuilder(snapshot(people));
+    for (const hostClass of policy.hostClasses) {
+      const alone = buildClassFiles(snapshot(people), hostClass);
+      expect(shared.build(hostClass).files).toEqual(alone.files);
+    }
   });
 });
