@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { access, constants, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { BundleFileName, Manifest } from '../shared/bundle/manifest.ts';
+import { BUNDLE_FILE_NAMES, type BundleFileName, type Manifest } from '../shared/bundle/manifest.ts';
 import { BundleRejectedError } from '../shared/errors.ts';
 import { type FileOwnership, replaceWithSymlink, syncFolder, writeNewFileSynced } from './durable-fs.ts';
 import { type AgentLayout, MANIFEST_FILE } from './layout.ts';
@@ -19,15 +19,28 @@ import { payloadDigest } from './state.ts';
 
 export const DEFAULT_VISUDO_PATH = '/usr/sbin/visudo';
 
-/** Named steps, logged as they start, so a fault-injection test can stop the agent at each one. */
-export type InstallStep =
-  | 'stage'
-  | 'check-sudoers'
-  | 'publish-generation'
-  | 'unlink-removed'
-  | 'swap'
-  | 'link'
-  | 'prune';
+/** Named steps in order, logged as they start, so a fault-injection test can stop the agent at each one. */
+export const INSTALL_STEPS = [
+  'stage',
+  'check-sudoers',
+  'publish-generation',
+  'link-existing',
+  'swap',
+  'link',
+  'prune',
+] as const;
+
+export type InstallStep = (typeof INSTALL_STEPS)[number];
+
+/**
+ * What a generation contains in place of an optional file its bundle lacks: a drop-in without
+ * rules, and an empty keys file. Every generation then has these files, so their links always
+ * resolve, and the one rename of `current` switches a drop-in on or off together with the rest.
+ */
+export const ABSENT_FILE_CONTENTS: Readonly<Partial<Record<BundleFileName, Buffer>>> = {
+  sudoers: Buffer.from('# fleet-login: this host class grants no sudo rights.\n'),
+  emergency_authorized_keys: Buffer.alloc(0),
+};
 
 export interface InstallRequest {
   layout: AgentLayout;
@@ -61,12 +74,12 @@ export async function installBundle(
 
   // 1. Build the generation where nothing refers to it, and check the sudoers drop-in there.
   await step('stage');
-  const linked = new Set(request.files.keys());
-  const staging = await stageGeneration(request);
+  const files = withAbsentFiles(request.files);
+  const staging = await stageGeneration(request, files);
   try {
     await step('check-sudoers');
     if (request.files.has('sudoers') && !(await checkSudoers(join(staging, 'sudoers'), options))) {
-      linked.delete('sudoers');
+      await replaceStagedSudoers(staging);
     }
     await step('publish-generation');
     await publishGeneration(layout, staging, generation);
@@ -75,21 +88,23 @@ export async function installBundle(
     throw error;
   }
 
-  // 2. Links valid for both generations are made now; links to files the new bundle lacks go now
-  // too, because after the swap they would dangle. Dropping a sudoers link early fails closed.
-  await step('unlink-removed');
-  await removeLinksExcept(layout, linked);
+  // 2. Links go through `current`, so a link to a file both generations have is valid before and
+  // after the swap. After the first install every generation has every file the agent links.
+  await step('link-existing');
+  const names = new Set(files.keys());
   const installedBefore = await namesIn(layout, request.previousGeneration);
   await ensureLinks(
     layout,
-    [...linked].filter((name) => installedBefore.has(name)),
+    [...names].filter((name) => installedBefore.has(name)),
   );
 
-  // 3. The one rename that makes the new set live, then links for files that are new in it.
+  // 3. The one rename that makes the new set live. Links only for files the old generation
+  // lacked (a first install, or one after an agent upgrade) appear after it.
   await step('swap');
   await replaceWithSymlink(layout.current, `generations/${generation}`);
   await step('link');
-  await ensureLinks(layout, linked);
+  await ensureLinks(layout, names);
+  await removeLinksExcept(layout, names);
 
   // 4. Pruning is housekeeping: a failure leaves an extra folder, so it is logged, not raised.
   await step('prune');
@@ -117,26 +132,42 @@ function ownershipOf(name: BundleFileName | typeof MANIFEST_FILE, shadowGid: num
   return { mode: 0o644, uid: 0, gid: 0 };
 }
 
+/** Returns the bundle's files plus the stand-in of each optional file it lacks. */
+function withAbsentFiles(files: ReadonlyMap<BundleFileName, Buffer>): Map<BundleFileName, Buffer> {
+  const complete = new Map(files);
+  for (const [name, contents] of Object.entries(ABSENT_FILE_CONTENTS) as [BundleFileName, Buffer][]) {
+    if (!complete.has(name)) complete.set(name, contents);
+  }
+  return complete;
+}
+
+/** Puts the rule-less stand-in in place of the staged drop-in; nothing refers to the folder yet. */
+async function replaceStagedSudoers(staging: string): Promise<void> {
+  const path = join(staging, 'sudoers');
+  await rm(path);
+  await writeNewFileSynced(path, ABSENT_FILE_CONTENTS.sudoers as Buffer, ownershipOf('sudoers', 0));
+  await syncFolder(staging);
+}
+
 /**
  * Writes every file into a fresh staging folder and fsyncs it. Nothing refers to the folder yet,
  * so files go straight to their final names. Caches come before index files, so each index's
  * mtime is at least its cache's and libnss-cache trusts the index; the manifest comes last.
  */
-async function stageGeneration(request: InstallRequest): Promise<string> {
+async function stageGeneration(
+  request: InstallRequest,
+  files: ReadonlyMap<BundleFileName, Buffer>,
+): Promise<string> {
   const { layout } = request;
   await mkdir(layout.generations, { recursive: true, mode: 0o755 });
   const staging = join(layout.generations, `.staging-${process.pid}-${Date.now()}`);
   await mkdir(staging, { mode: 0o755 });
 
   const shadowGid = await shadowGroupId(layout.root);
-  const names = [...request.files.keys()];
+  const names = [...files.keys()];
   const ordered = [...names.filter((name) => !isIndex(name)), ...names.filter(isIndex)];
   for (const name of ordered) {
-    await writeNewFileSynced(
-      join(staging, name),
-      request.files.get(name) as Buffer,
-      ownershipOf(name, shadowGid),
-    );
+    await writeNewFileSynced(join(staging, name), files.get(name) as Buffer, ownershipOf(name, shadowGid));
   }
   await writeNewFileSynced(
     join(staging, MANIFEST_FILE),
@@ -153,14 +184,17 @@ function isIndex(name: BundleFileName): boolean {
 
 /**
  * Runs `visudo -cf` on the staged drop-in. A drop-in that fails rejects the whole bundle. Without
- * visudo, sudo is not installed, so the drop-in stays unlinked and a warning is logged.
+ * visudo, sudo is not installed: the caller installs the rule-less stand-in, and a warning is logged.
  */
 async function checkSudoers(path: string, options: InstallOptions): Promise<boolean> {
   const visudo = options.visudoPath ?? DEFAULT_VISUDO_PATH;
   try {
     await access(visudo, constants.X_OK);
   } catch {
-    options.log.warn('visudo not found; the sudoers drop-in is not installed', { phase: 'install', visudo });
+    options.log.warn('visudo not found; the sudoers drop-in is installed without rules', {
+      phase: 'install',
+      visudo,
+    });
     return false;
   }
   try {
@@ -186,6 +220,19 @@ async function shadowGroupId(root: string): Promise<number> {
   const line = text.split('\n').find((entry) => entry.startsWith('shadow:'));
   const gid = Number(line?.split(':')[2]);
   return Number.isInteger(gid) ? gid : 0;
+}
+
+/**
+ * Links every bundle file of the live generation, repairing links that a crash between the swap
+ * and the last link left missing. Each file passed its checks, visudo included, before the
+ * generation went live.
+ */
+export async function repairLinks(layout: AgentLayout, generation: string): Promise<void> {
+  const present = await namesIn(layout, generation);
+  await ensureLinks(
+    layout,
+    BUNDLE_FILE_NAMES.filter((name) => present.has(name)),
+  );
 }
 
 async function namesIn(layout: AgentLayout, generation: string | undefined): Promise<Set<string>> {

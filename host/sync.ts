@@ -1,20 +1,14 @@
 // `sync`: fetch the host class's manifest, verify it and every file, then install it atomically.
 
 import { readFile } from 'node:fs/promises';
-import {
-  type BundleFileName,
-  type Keyring,
-  parseKeyring,
-  verifyManifest,
-} from '../shared/bundle/manifest.ts';
+import { type Keyring, parseKeyring, verifyManifest } from '../shared/bundle/manifest.ts';
 import { BundleRejectedError, ConfigError, errorMessage } from '../shared/errors.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
 import { checkManifest } from './checks.ts';
 import type { AgentConfig } from './config.ts';
 import { fetchFiles, fetchManifest } from './fetch.ts';
-import { type InstallStep, installBundle } from './install.ts';
+import { type InstallStep, installBundle, repairLinks } from './install.ts';
 import { type AgentLayout, agentLayout } from './layout.ts';
-import { ensureLinks } from './links.ts';
 import { acquireLock } from './lock.ts';
 import type { Logger } from './log.ts';
 import { type AgentState, readAgentState, readInstalledBundle, writeAgentState } from './state.ts';
@@ -87,13 +81,7 @@ async function syncLocked(
   });
   log.info('manifest verified', { phase: 'verify', serial: manifest.serial, keyId: manifest.keyId, verdict });
   if (verdict === 'unchanged') {
-    // Repairs links that a crash between the swap and the last link left missing. The sudoers
-    // link is only made by an install, after visudo passed, so a crash there fails closed.
-    const names = Object.keys(installed?.files ?? {}) as BundleFileName[];
-    await ensureLinks(
-      layout,
-      names.filter((name) => name !== 'sudoers'),
-    );
+    if (installed) await repairLinks(layout, installed.generation);
     return { kind: 'unchanged', serial: manifest.serial, etag: fetched.etag };
   }
 

@@ -20,8 +20,11 @@ export interface RecordedRequest {
   bodyBytes: number;
 }
 
-/** How the proxy answers one request; undefined forwards it unchanged. */
-export type ResponseFault = { kind: 'truncate'; keepBytes: number };
+/**
+ * How the proxy spoils one response. `cut`: the headers promise the whole body, and the connection
+ * closes after `keepBytes`. `shorten`: a complete, well-formed response of only `keepBytes` bytes.
+ */
+export type ResponseFault = { kind: 'cut' | 'shorten'; keepBytes: number };
 
 export interface RecordingProxy {
   /** `http://127.0.0.1:<port>`, for the agent's `source.endpoint`. */
@@ -79,7 +82,7 @@ export async function startRecordingProxy(upstream: string): Promise<RecordingPr
   };
 }
 
-/** Copies the upstream response to the client; a `truncate` fault destroys the socket mid-body. */
+/** Copies the upstream response to the client, spoiled as `fault` says. */
 function relay(
   response: IncomingMessage,
   outgoing: ServerResponse,
@@ -87,20 +90,16 @@ function relay(
   fault: ResponseFault | undefined,
 ): void {
   record.status = response.statusCode ?? 0;
-  outgoing.writeHead(record.status, response.headers);
+  const headers = { ...response.headers };
+  if (fault?.kind === 'shorten') headers['content-length'] = String(fault.keepBytes);
+  outgoing.writeHead(record.status, headers);
   response.on('data', (chunk: Buffer) => {
-    if (fault?.kind === 'truncate') {
-      const room = fault.keepBytes - record.bodyBytes;
-      if (room <= 0) return;
-      const part = chunk.subarray(0, room);
-      record.bodyBytes += part.length;
-      outgoing.write(part);
-      // The headers promised the full Content-Length, so closing now is a cut connection.
-      if (record.bodyBytes >= fault.keepBytes) outgoing.socket?.destroy();
-      return;
-    }
-    record.bodyBytes += chunk.length;
-    outgoing.write(chunk);
+    const room = fault ? fault.keepBytes - record.bodyBytes : chunk.length;
+    if (room <= 0) return;
+    const part = chunk.subarray(0, room);
+    record.bodyBytes += part.length;
+    outgoing.write(part);
+    if (fault?.kind === 'cut' && record.bodyBytes >= fault.keepBytes) outgoing.socket?.destroy();
   });
   response.on('end', () => outgoing.end());
 }

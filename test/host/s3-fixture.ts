@@ -6,17 +6,13 @@ import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } fro
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { ABSENT_FILE_CONTENTS } from '../../host/install.ts';
 import { LINK_PATHS } from '../../host/layout.ts';
 import { buildAgent } from '../../scripts/build-agent.ts';
-import {
-  BUNDLE_FILE_NAMES,
-  type BundleFileName,
-  type SigningKey,
-  sha256Hex,
-} from '../../shared/bundle/manifest.ts';
+import { BUNDLE_FILE_NAMES, type BundleFileName, sha256Hex } from '../../shared/bundle/manifest.ts';
 import { type ClassPublishResult, publishBundles } from '../../shared/bundle/publish.ts';
 import type { DirectorySnapshot } from '../../shared/directory/model.ts';
-import { parsePolicy } from '../../shared/policy/policy.ts';
+import { type Policy, parsePolicy } from '../../shared/policy/policy.ts';
 import { S3ObjectStore } from '../../shared/storage/s3-store.ts';
 import { FAUXQS_REGION, type LoopbackFauxqs, startLoopbackFauxqs } from '../harness/fauxqs.ts';
 import { createTestSigner, makePerson, type TestSigner } from './bundle-fixture.ts';
@@ -68,7 +64,7 @@ export interface S3Bundles {
   /** The publisher's view of the bucket, straight to fauxqs, so its requests are not recorded. */
   store: S3ObjectStore;
   signer: TestSigner;
-  publish(snapshot: DirectorySnapshot): Promise<ClassPublishResult[]>;
+  publish(snapshot: DirectorySnapshot, policy?: Policy): Promise<ClassPublishResult[]>;
   stop(): Promise<void>;
 }
 
@@ -83,16 +79,13 @@ export async function startS3Bundles(): Promise<S3Bundles> {
     proxy,
     store,
     signer,
-    publish: (snapshot) => publishWith(store, signer.signingKey, snapshot),
+    publish: (snapshot, policy = POLICY) =>
+      publishBundles({ snapshot, policy, store, signingKey: signer.signingKey }),
     async stop() {
       await proxy.stop();
       await fauxqs.stop();
     },
   };
-}
-
-function publishWith(store: S3ObjectStore, signingKey: SigningKey, snapshot: DirectorySnapshot) {
-  return publishBundles({ snapshot, policy: POLICY, store, signingKey });
 }
 
 export interface AgentProcessResult {
@@ -239,14 +232,17 @@ export async function readVisibleFiles(root: string): Promise<Map<BundleFileName
   return visible;
 }
 
-/** True when the host shows exactly `files`: each one byte for byte, and no other bundle file. */
+/**
+ * True when the host shows exactly `files`: each one byte for byte, and for every other bundle
+ * file either nothing or the agent's stand-in for an absent file (a drop-in without rules).
+ */
 export function showsExactly(
   visible: ReadonlyMap<BundleFileName, Buffer | undefined>,
   files: ReadonlyMap<BundleFileName, Buffer>,
 ): boolean {
   return BUNDLE_FILE_NAMES.every((name) => {
-    const expected = files.get(name);
     const actual = visible.get(name);
+    const expected = files.get(name) ?? ABSENT_FILE_CONTENTS[name];
     return expected === undefined ? actual === undefined : actual?.equals(expected) === true;
   });
 }

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EXIT } from '../../host/exit-codes.ts';
+import { ABSENT_FILE_CONTENTS } from '../../host/install.ts';
 import { buildClassFiles } from '../../shared/bundle/class-bundle.ts';
 import type { HostClassPolicy } from '../../shared/policy/policy.ts';
 import { closedLoopbackPort } from '../harness/fauxqs.ts';
@@ -103,8 +104,9 @@ describe('fleet-login-agent sync from S3', () => {
     expect(await loginShells(admin)).toEqual(['ana:/bin/bash', 'bruno:/bin/bash']);
     const sudoers = await readFile(join(admin, 'etc/sudoers.d/fleet-login'), 'utf8');
     expect(sudoers).toContain(`%sre ALL=(root) NOPASSWD: ${ADMIN_COMMANDS.join(', ')}\n`);
-    expect((await readVisibleFiles(general)).get('sudoers')).toBeUndefined();
-    expect((await readVisibleFiles(bastion)).get('sudoers')).toBeUndefined();
+    // Classes without sudo rules get the drop-in without rules, so sudo grants nothing there.
+    expect((await readVisibleFiles(general)).get('sudoers')).toEqual(ABSENT_FILE_CONTENTS.sudoers);
+    expect((await readVisibleFiles(bastion)).get('sudoers')).toEqual(ABSENT_FILE_CONTENTS.sudoers);
   });
 
   it('polls an unchanged manifest with one conditional GET and writes nothing', async () => {

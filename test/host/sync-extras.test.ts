@@ -1,9 +1,11 @@
 // The optional bundle files: the sudoers drop-in (checked with visudo) and the emergency keys file.
 
-import { lstat, readlink, stat } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EXIT } from '../../host/exit-codes.ts';
+import { ABSENT_FILE_CONTENTS } from '../../host/install.ts';
 import type { BundleFileName } from '../../shared/bundle/manifest.ts';
 import { type AgentRoot, createAgentRoot, snapshotTree } from './agent-root.ts';
 import { makePerson, renderNssFiles } from './bundle-fixture.ts';
@@ -59,7 +61,7 @@ describe('fleet-login-agent sudoers drop-in', () => {
     expect(await snapshotTree(host.root)).toEqual(before);
   });
 
-  it('removes the drop-in link when the next bundle has no sudoers file', async () => {
+  it('installs a drop-in without rules when the next bundle has no sudoers file', async () => {
     await host.publish({ serial: 1, files: filesWith({ sudoers: VALID_SUDOERS }) });
     await host.sync();
     await host.publish({ serial: 2, files: filesWith({}) });
@@ -67,10 +69,12 @@ describe('fleet-login-agent sudoers drop-in', () => {
     const result = await host.sync();
 
     expect(result.code, result.stderr).toBe(EXIT.ok);
-    await expect(lstat(join(host.root, 'etc/sudoers.d/fleet-login'))).rejects.toThrow(/ENOENT/);
+    expect(await host.readInstalled('sudoers')).toEqual(ABSENT_FILE_CONTENTS.sudoers);
+    const check = spawnSync('/usr/sbin/visudo', ['-c', '-f', join(host.root, 'etc/sudoers.d/fleet-login')]);
+    expect(check.status, check.stderr.toString()).toBe(0);
   });
 
-  it('leaves the drop-in unlinked and warns when visudo is not installed', async () => {
+  it('installs the drop-in without rules and warns when visudo is not installed', async () => {
     await host.publish({ serial: 1, files: filesWith({ sudoers: VALID_SUDOERS }) });
 
     const result = await host.sync({ visudoPath: join(host.folder, 'no-such-visudo') });
@@ -79,7 +83,7 @@ describe('fleet-login-agent sudoers drop-in', () => {
     expect(result.logs.some((line) => line.level === 'warn' && String(line.message).includes('visudo'))).toBe(
       true,
     );
-    await expect(lstat(join(host.root, 'etc/sudoers.d/fleet-login'))).rejects.toThrow(/ENOENT/);
+    expect(await host.readInstalled('sudoers')).toEqual(ABSENT_FILE_CONTENTS.sudoers);
     expect(await host.readInstalled('passwd.cache')).toBeDefined();
   });
 });

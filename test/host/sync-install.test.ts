@@ -4,7 +4,7 @@ import { lstat, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EXIT } from '../../host/exit-codes.ts';
-import type { InstallStep } from '../../host/install.ts';
+import { INSTALL_STEPS } from '../../host/install.ts';
 import { agentLayout, LINK_PATHS } from '../../host/layout.ts';
 import type { BundleFileName } from '../../shared/bundle/manifest.ts';
 import { type AgentRoot, createAgentRoot, snapshotTree, TEST_SHADOW_GID } from './agent-root.ts';
@@ -17,16 +17,6 @@ const bruno = makePerson('bruno', 50002, {
   sshPublicKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBru bruno@desk'],
 });
 const groups = [{ name: 'sre', gidNumber: 53001, members: ['ana', 'bruno'] }];
-const INSTALL_STEPS: InstallStep[] = [
-  'stage',
-  'check-sudoers',
-  'publish-generation',
-  'unlink-removed',
-  'swap',
-  'link',
-  'prune',
-];
-
 let host: AgentRoot;
 
 beforeEach(async () => {
