@@ -115,7 +115,7 @@ export function decodeResult(cursor: Cursor, end: number, references: number): R
   return { code, diagnostic, cookie: Buffer.alloc(0), references };
 }
 
-/** The cookie of a paged-results response control; empty when the last page was sent. */
+/** Reads the cookie of a paged-results response control, which is empty after the last page. */
 export function pagedCookie(cursor: Cursor, end: number): Buffer {
   if (cursor.tag() !== TAG_CONTROLS) return Buffer.alloc(0);
   cursor.length();

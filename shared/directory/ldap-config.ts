@@ -1,15 +1,17 @@
 // Reads the LDAP directory settings from the environment, failing with the name of the bad variable.
 
 import { ConfigError } from '../errors.ts';
+import type { ParameterReader } from '../parameters.ts';
+import type { LdapStoreOptions } from './ldap-options.ts';
 
-/** Which attribute a membership change writes; reads always accept memberUid, member and uniqueMember. */
+/** Attribute that membership changes write. Reads always accept memberUid, member and uniqueMember. */
 export type MemberMode = 'memberUid' | 'member' | 'uniqueMember' | 'auto';
 
 export const MEMBER_MODES: readonly MemberMode[] = ['memberUid', 'member', 'uniqueMember', 'auto'];
 
 /** Per-operation timeout; a page of 1,000 entries from slapd takes well under a second on loopback. */
 export const LDAP_TIMEOUT_MS = 10_000;
-/** TCP connect plus TLS handshake; a healthy server in the same region answers in milliseconds. */
+/** Limit for the TCP connect plus the TLS handshake, which take milliseconds to a healthy server nearby. */
 export const LDAP_CONNECT_TIMEOUT_MS = 5_000;
 /** Paged-results page size: nsscache uses 1,000, and so does Active Directory's default MaxPageSize. */
 export const LDAP_PAGE_SIZE = 1_000;
@@ -75,6 +77,38 @@ export function loadLdapSettings(env: NodeJS.ProcessEnv): LdapSettings {
     memberMode: memberMode(env),
     firstUidNumber: integerVariable(env, 'FIRST_UID_NUMBER', FIRST_UID_NUMBER),
     firstGidNumber: integerVariable(env, 'FIRST_GID_NUMBER', FIRST_GID_NUMBER),
+  };
+}
+
+/**
+ * Turns settings into store options. The bind password is read once. The CA, certificate and key
+ * are read for every new connection, so a rotated certificate is used once the reader's cache expires.
+ */
+export async function ldapStoreOptions(
+  settings: LdapSettings,
+  parameters: ParameterReader,
+): Promise<LdapStoreOptions> {
+  return {
+    url: settings.url,
+    startTls: settings.startTls,
+    bindDn: settings.bindDn,
+    bindPassword: await parameters.get(settings.bindPasswordParameter),
+    tls: async () => {
+      const [ca, cert, key] = await Promise.all([
+        parameters.get(settings.caParameter),
+        parameters.get(settings.clientCertParameter),
+        parameters.get(settings.clientKeyParameter),
+      ]);
+      return { ca, cert, key };
+    },
+    bases: { people: settings.peopleBase, groups: settings.groupsBase },
+    counterDn: settings.counterDn,
+    timeoutMs: settings.timeoutMs,
+    connectTimeoutMs: settings.connectTimeoutMs,
+    pageSize: settings.pageSize,
+    memberMode: settings.memberMode,
+    firstUidNumber: settings.firstUidNumber,
+    firstGidNumber: settings.firstGidNumber,
   };
 }
 

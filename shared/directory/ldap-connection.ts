@@ -29,7 +29,7 @@ export interface ConnectionSettings {
   connectTimeoutMs: number;
 }
 
-/** The server as error messages name it: the URL without credentials or path. */
+/** Returns the server as error messages name it: the URL without credentials or path. */
 export function serverName(url: string): string {
   try {
     const parsed = new URL(url);
@@ -54,8 +54,8 @@ export class LdapConnector {
   }
 
   /**
-   * Connects, binds and runs `work`. Any failure becomes a DirectoryError that says what was being
-   * done (`action`, naming the DN or base) and on which server; DirectoryErrors from `work` pass as they are.
+   * Connects, binds and runs `work`. Any failure becomes a DirectoryError that names the `action`
+   * (with its DN or base) and the server. DirectoryErrors from `work` pass unchanged.
    */
   async run<T>(action: string, work: (client: Client) => Promise<T>): Promise<T> {
     let client: Client | undefined;
@@ -113,7 +113,7 @@ export class LdapConnector {
   }
 }
 
-/** A short reason for an ldapts or socket error, without ldapts's long standard texts. */
+/** Describes an ldapts or socket error in one short line, without ldapts's long standard texts. */
 export function describeLdapError(error: unknown): string {
   if (error instanceof ResultCodeError) {
     const detail = error.message.split('Code:')[0]?.trim();

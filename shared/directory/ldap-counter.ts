@@ -138,7 +138,7 @@ async function addCounterAttribute(
 }
 
 /**
- * The configured first number, or one above the highest number in use in this counter's range.
+ * Returns the configured first number, or one above the highest number in use in this counter's range.
  * The range ends where the other counter's range starts, when that one starts higher.
  */
 async function startValue(
@@ -174,7 +174,7 @@ async function startValue(
 }
 
 /**
- * Whether any person or group already carries this number as uidNumber or gidNumber. Both count,
+ * Checks whether any person or group already carries this number as uidNumber or gidNumber. Both count,
  * because a new person's private group takes the uidNumber as its gidNumber. Groups of any class
  * count, since RFC 2307bis groups need not be posixGroup.
  */

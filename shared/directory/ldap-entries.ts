@@ -7,7 +7,7 @@ import type { NewPerson, Person, PersonStatus, ShadowFields } from './model.ts';
 export interface LdapAttributeNames {
   username: string;
   /**
-   * Where the Okta user id is kept. Default `employeeNumber`: a single-valued, equality-indexed
+   * Attribute for the Okta user id. The default `employeeNumber` is a single-valued, equality-indexed
    * identifier of inetOrgPerson. A directory that already keeps HR numbers there must pick another.
    */
   sourceId: string;
@@ -39,8 +39,8 @@ export const DEFAULT_OBJECT_CLASSES: LdapObjectClasses = {
 };
 
 /**
- * Value of `description` on user-private groups that fleet-login creates. It tells a group left by
- * an interrupted createPerson, which a retry may reuse, from a shared group of the same name.
+ * Value of `description` on user-private groups that fleet-login creates. It distinguishes a group
+ * left by an interrupted createPerson, which a retry may reuse, from a shared group of the same name.
  */
 export const PRIVATE_GROUP_DESCRIPTION = 'fleet-login user-private group';
 
@@ -94,7 +94,7 @@ export function daysSinceEpoch(date: Date): number {
 }
 
 /**
- * Whether a person may log in: disabled when shadowExpire is set and falls on or before today.
+ * Derives whether a person may log in: disabled when shadowExpire is set and falls on or before today.
  * Zero and negative values mean "never expires", as shadow(5) advises against 0 and tools write -1.
  */
 export function statusFromShadow(expire: number | undefined, today: number): PersonStatus {
@@ -108,7 +108,7 @@ export function statusFromShadow(expire: number | undefined, today: number): Per
 export const EXACT_NAMES = Symbol('attribute names as requested');
 
 /**
- * An attribute's raw value. ldapts keys entries by the name the server sent and adds requested
+ * Returns an attribute's raw value. ldapts keys entries by the name the server sent and adds requested
  * attributes that are absent as `[]`, so a miss on the exact name means the server changed its case.
  */
 function rawValue(entry: Entry, name: string): Entry[string] | undefined {
@@ -129,7 +129,7 @@ export function firstValue(entry: Entry, name: string): string | undefined {
   return value === undefined ? undefined : String(value);
 }
 
-/** Every value of an attribute as strings. */
+/** Returns every value of an attribute as strings. */
 export function allValues(entry: Entry, name: string): string[] {
   const value = rawValue(entry, name);
   if (value === undefined) return [];

@@ -65,7 +65,7 @@ export function findGroupEntry(
   return findOne(client, settings, settings.groupsBase, filter, attributes, `group ${name}`);
 }
 
-/** Whether an entry lists an object class, compared case-insensitively as LDAP does. */
+/** Checks whether an entry lists an object class, compared case-insensitively as LDAP does. */
 export function hasObjectClass(entry: Entry, objectClass: string): boolean {
   return allValues(entry, 'objectClass').some((value) => value.toLowerCase() === objectClass.toLowerCase());
 }

@@ -29,7 +29,7 @@ export interface MemberIdentity {
 }
 
 /**
- * The attribute a new member is written to. `auto` follows the group: groupOfNames or an existing
+ * Picks the attribute a new member is written to. `auto` follows the group: groupOfNames or an existing
  * `member` value means member, groupOfUniqueNames or `uniqueMember` means uniqueMember, else memberUid.
  */
 export function memberAttributeFor(group: Entry, mode: MemberMode): MemberAttribute {
@@ -60,7 +60,7 @@ export async function addMemberValue(
   }
 }
 
-/** Removes every value naming the person from the group, whichever membership attribute holds it. */
+/** Removes every value naming the person from the group, in whichever membership attribute it is. */
 export async function removeMemberValues(
   client: Client,
   group: Entry,
@@ -80,7 +80,7 @@ export async function removeMemberValues(
 }
 
 /**
- * Every group entry that lists the person directly. uniqueMember values may carry an optional
+ * Finds every group entry that lists the person directly. uniqueMember values may carry an optional
  * `#'…'B` UID, which an equality filter without one does not match, so every group with
  * uniqueMember values is fetched and checked here.
  */
@@ -110,7 +110,7 @@ export async function groupsListing(
   return searchEntries.filter((group) => memberValues(group, member).length > 0);
 }
 
-/** The values of one membership attribute that name the person. */
+/** Returns the values of one membership attribute that name the person. */
 function matchingValues(group: Entry, attribute: MemberAttribute, member: MemberIdentity): string[] {
   if (attribute === 'memberUid')
     return allValues(group, attribute).filter((value) => value === member.username);
@@ -119,7 +119,7 @@ function matchingValues(group: Entry, attribute: MemberAttribute, member: Member
   return allValues(group, attribute).filter((value) => normalizeDn(stripUniqueMemberUid(value)) === personDn);
 }
 
-/** Every membership value in the group that names the person, by attribute. */
+/** Returns every membership value in the group that names the person, by attribute. */
 function memberValues(group: Entry, member: MemberIdentity): [MemberAttribute, string[]][] {
   return MEMBER_ATTRIBUTES.map((attribute): [MemberAttribute, string[]] => [
     attribute,

@@ -1,6 +1,6 @@
 // A lean LDAP reader for snapshots: bind and paged searches on one TLS socket, decoding entries in place.
 //
-// ldapts builds several objects per attribute value; on a 50,000-person snapshot that allocation and
+// ldapts builds several objects per attribute value. On a 50,000-person snapshot that allocation and
 // its garbage collection took longer than slapd needed to send the data. Requests are still encoded
 // by ldapts's message classes, and result codes become ldapts's error classes, so callers branch the
 // same way as for every other operation. Only the decoding of responses is done here.
@@ -126,9 +126,14 @@ export class PagedReader {
   /** Sends an unbind and closes the socket; never throws. */
   async close(): Promise<void> {
     if (!this.closedError && !this.socket.destroyed) {
-      await new Promise<void>((resolve) =>
-        this.socket.write(new UnbindRequest({ messageId: this.nextId() }).write(), () => resolve()),
-      );
+      // The write callback may never come from a stalled server, so the wait is bounded by the timeout.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.settings.timeoutMs);
+        this.socket.write(new UnbindRequest({ messageId: this.nextId() }).write(), () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
     }
     this.socket.destroy();
   }

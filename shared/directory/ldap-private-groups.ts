@@ -45,7 +45,7 @@ export async function privateGroupNumber(
   return leftoverGroupNumber(winner, lookup.server);
 }
 
-/** Whether fleet-login created this group as someone's user-private group. */
+/** Checks whether fleet-login created this group as someone's user-private group. */
 export function isMarkedPrivate(group: Entry): boolean {
   return allValues(group, 'description').includes(PRIVATE_GROUP_DESCRIPTION);
 }

@@ -112,7 +112,7 @@ function resolveGroups(
 }
 
 /**
- * Adds the usernames of a group and of every group nested in it. A person DN gives its uid; a DN
+ * Adds the usernames of a group and of every group nested in it. A person DN gives its uid. A DN
  * that is neither a known person nor a known group gives the value of a leading `uid=` RDN, as
  * nsscache does, and is dropped otherwise. `visited` stops cycles.
  */
@@ -164,7 +164,7 @@ async function forEachEntry(
   }
 }
 
-/** Why a read failed, with the fix for the two limits that would otherwise truncate a snapshot. */
+/** Explains why a read failed, with the fix for the two limits that would otherwise truncate a snapshot. */
 function readFailure(error: unknown): string {
   if (error instanceof SizeLimitExceededError) {
     return 'the server size limit was reached, so the snapshot would be partial; turn paging on (LDAP_PAGE_SIZE) or raise the limit for the bind DN';

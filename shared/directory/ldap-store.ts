@@ -164,7 +164,7 @@ export class LdapStore implements DirectoryStore {
           gidNumber: String(gidNumber),
         });
       } catch (error) {
-        // A concurrent ensureGroup won; its gidNumber stands and ours stays unused.
+        // A concurrent ensureGroup won, so its gidNumber is kept and ours stays unused.
         if (!(error instanceof AlreadyExistsError)) throw error;
       }
       const created = await findGroupEntry(client, this.lookup, name, this.groupReadAttributes());
@@ -211,7 +211,7 @@ export class LdapStore implements DirectoryStore {
     });
   }
 
-  /** One paged read of every person and group; any limit or error fails the whole read. */
+  /** Reads every person and group with paged searches; any limit or error fails the whole read. */
   snapshot(): Promise<DirectorySnapshot> {
     const action = 'reading the directory snapshot';
     if (this.closed) return Promise.reject(this.closedError(action));
@@ -268,7 +268,7 @@ export class LdapStore implements DirectoryStore {
     return person;
   }
 
-  /** A group with its direct members; member DNs give the value of their `uid=` RDN, nested groups are not expanded. */
+  /** Converts a group entry with its direct members. Member DNs give their `uid=` RDN value, and nested groups are not expanded. */
   private toGroup(entry: Entry): Group {
     const gidNumber = integerValue(entry, 'gidNumber');
     if (gidNumber === undefined || !Number.isSafeInteger(gidNumber)) {
@@ -281,7 +281,7 @@ export class LdapStore implements DirectoryStore {
     return { name: firstValue(entry, this.names.groupName) ?? '', gidNumber, members };
   }
 
-  /** The result of a create that finds the person already there: theirs when the source id matches. */
+  /** Returns the person a create found already there, when the source id matches, and throws otherwise. */
   private existingCreation(entry: Entry, person: NewPerson): Person {
     const found = this.toPerson(entry);
     if (found.sourceId === person.sourceId) return found;

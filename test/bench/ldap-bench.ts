@@ -159,7 +159,7 @@ async function publishInChild(server: SlapdServer): Promise<{ ms: number; rssMiB
   return { ms: result.ms, bytes: result.bytes, rssMiB: rssKiB / 1024 };
 }
 
-/** The child's work, timed from the first LDAP connection to the signed manifest bytes. */
+/** Runs the child's work, timed from the first LDAP connection to the signed manifest bytes. */
 async function runWorker(): Promise<void> {
   const options = JSON.parse(await readStdin()) as LdapStoreOptions;
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');

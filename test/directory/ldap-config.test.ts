@@ -3,6 +3,7 @@ import {
   FIRST_GID_NUMBER,
   FIRST_UID_NUMBER,
   LDAP_PAGE_SIZE,
+  ldapStoreOptions,
   loadLdapSettings,
 } from '../../shared/directory/ldap-config.ts';
 import { ConfigError } from '../../shared/errors.ts';
@@ -76,5 +77,32 @@ describe('loadLdapSettings', () => {
 
   it('rejects StartTLS on an ldaps URL', () => {
     expect(() => loadLdapSettings({ ...REQUIRED, LDAP_STARTTLS: 'true' })).toThrow(/LDAP_STARTTLS/);
+  });
+});
+
+describe('ldapStoreOptions', () => {
+  it('reads the password once and the TLS material on every call', async () => {
+    const values: Record<string, string> = {
+      '/fleet-login/ldap/bind-password': 'bind-secret',
+      '/fleet-login/ldap/ca': 'CA PEM',
+      '/fleet-login/ldap/client-cert': 'CERT PEM',
+      '/fleet-login/ldap/client-key': 'KEY PEM',
+    };
+    const reads: string[] = [];
+    const parameters = {
+      get: async (name: string) => {
+        reads.push(name);
+        return values[name] ?? '';
+      },
+    };
+
+    const options = await ldapStoreOptions(loadLdapSettings(REQUIRED), parameters);
+    expect(options.bindPassword).toBe('bind-secret');
+    expect(options.bases).toEqual({ people: REQUIRED.LDAP_PEOPLE_BASE, groups: REQUIRED.LDAP_GROUPS_BASE });
+    expect(typeof options.tls).toBe('function');
+    const tls = options.tls as () => Promise<unknown>;
+    values['/fleet-login/ldap/client-cert'] = 'ROTATED CERT PEM';
+    expect(await tls()).toEqual({ ca: 'CA PEM', cert: 'ROTATED CERT PEM', key: 'KEY PEM' });
+    expect(reads.filter((name) => name.endsWith('bind-password'))).toHaveLength(1);
   });
 });

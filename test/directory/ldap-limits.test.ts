@@ -49,7 +49,7 @@ describe('LdapStore snapshot limits', () => {
     await server?.stop();
   });
 
-  /** A store bound as the reader, whom slapd's sizelimit applies to (the rootdn has no limits). */
+  /** Creates a store bound as the reader, whom slapd's sizelimit applies to, unlike the rootdn. */
   function readerStore(pageSize: number, people = PEOPLE_BASE): LdapStore {
     return new LdapStore(
       storeOptions(server, {

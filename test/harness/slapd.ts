@@ -19,7 +19,7 @@ const LPK_SCHEMA = new URL('../../schema/openssh-lpk.schema', import.meta.url);
 const READY_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 5_000;
 const POLL_INTERVAL_MS = 20;
-/** mdb maps its file up to this size; 2 GiB holds the 50,000-person benchmark directory with room to spare. */
+/** Maximum size of the mdb map file; the 50,000-person benchmark directory needs well under 2 GiB. */
 const MDB_MAX_BYTES = 2 * 1024 ** 3;
 
 export interface SlapdOptions {
