@@ -166,15 +166,21 @@ async function stageGeneration(
   const shadowGid = await shadowGroupId(layout.root);
   const names = [...files.keys()];
   const ordered = [...names.filter((name) => !isIndex(name)), ...names.filter(isIndex)];
-  for (const name of ordered) {
-    await writeNewFileSynced(join(staging, name), files.get(name) as Buffer, ownershipOf(name, shadowGid));
+  try {
+    for (const name of ordered) {
+      await writeNewFileSynced(join(staging, name), files.get(name) as Buffer, ownershipOf(name, shadowGid));
+    }
+    await writeNewFileSynced(
+      join(staging, MANIFEST_FILE),
+      request.envelope,
+      ownershipOf(MANIFEST_FILE, shadowGid),
+    );
+    await syncFolder(staging);
+  } catch (error) {
+    // A partial folder on a full disk would keep it full and fail every later sync the same way.
+    await rm(staging, { recursive: true, force: true });
+    throw error;
   }
-  await writeNewFileSynced(
-    join(staging, MANIFEST_FILE),
-    request.envelope,
-    ownershipOf(MANIFEST_FILE, shadowGid),
-  );
-  await syncFolder(staging);
   return staging;
 }
 

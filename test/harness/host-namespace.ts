@@ -1,5 +1,5 @@
 // A private mount namespace that looks like a host set up for fleet-login, without touching the
-// machine's own files. /etc and /var/lib are overlays whose changes land in a scratch folder.
+// machine's own files. /etc, /var/lib and /usr/local are overlays whose changes land in a scratch folder.
 // /run and /var/log are empty tmpfs mounts, and nsswitch.conf reads `files cache`.
 
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -43,6 +43,7 @@ const SETUP_SCRIPT = `set -eu
 ns="$1"
 mount -t overlay overlay -o "lowerdir=/etc,upperdir=$ns/etc-upper,workdir=$ns/etc-work" /etc
 mount -t overlay overlay -o "lowerdir=/var/lib,upperdir=$ns/var-lib-upper,workdir=$ns/var-lib-work" /var/lib
+mount -t overlay overlay -o "lowerdir=/usr/local,upperdir=$ns/usr-local-upper,workdir=$ns/usr-local-work" /usr/local
 mount -t tmpfs -o mode=755 tmpfs /run
 mkdir -m 755 /run/sshd
 mount -t tmpfs -o mode=755 tmpfs /var/log
@@ -61,7 +62,14 @@ export async function startHostNamespace(): Promise<HostNamespace> {
   // The overlay upper folder's mode becomes the merged folder's, and mkdtemp's 0700 would hide /etc from the user nobody.
   await chmod(scratch, 0o755);
   const nsFolder = join(scratch, 'ns');
-  for (const name of ['etc-upper', 'etc-work', 'var-lib-upper', 'var-lib-work']) {
+  for (const name of [
+    'etc-upper',
+    'etc-work',
+    'var-lib-upper',
+    'var-lib-work',
+    'usr-local-upper',
+    'usr-local-work',
+  ]) {
     await mkdir(join(nsFolder, name), { recursive: true, mode: 0o755 });
   }
 

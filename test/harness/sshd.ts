@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type HostNamespace, type RunResult, stopProcess } from './host-namespace.ts';
@@ -93,19 +93,15 @@ export async function startSshd(host: HostNamespace, options: SshdOptions): Prom
   }
 }
 
-/** Runs `ssh … USER@127.0.0.1 COMMAND` inside the namespace with key authentication only. */
-export function sshCommand(
-  host: HostNamespace,
-  options: { user: string; port: number; key: SshKey; command: string },
-): Promise<RunResult> {
-  return host.run('ssh', [
-    '-n',
+/** Client options shared by every ssh call: key authentication only, no config, no known hosts. */
+function clientOptions(key: SshKey, port: number): string[] {
+  return [
     '-F',
     '/dev/null',
     '-i',
-    options.key.privateKeyPath,
+    key.privateKeyPath,
     '-p',
-    String(options.port),
+    String(port),
     '-o',
     'BatchMode=yes',
     '-o',
@@ -118,9 +114,75 @@ export function sshCommand(
     'LogLevel=ERROR',
     '-o',
     'ConnectTimeout=10',
+  ];
+}
+
+/** Runs `ssh … USER@127.0.0.1 COMMAND` inside the namespace with key authentication only. */
+export function sshCommand(
+  host: HostNamespace,
+  options: { user: string; port: number; key: SshKey; command: string },
+): Promise<RunResult> {
+  return host.run('ssh', [
+    '-n',
+    ...clientOptions(options.key, options.port),
     `${options.user}@127.0.0.1`,
     options.command,
   ]);
+}
+
+export interface SshTunnel {
+  /** The local end on 127.0.0.1 that forwards to the target port through sshd. */
+  localPort: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `ssh -N -L 127.0.0.1:LOCAL:127.0.0.1:TARGET USER@127.0.0.1` inside the namespace: a
+ * tunnel without a shell or command. Resolves once the local end accepts connections; rejects
+ * with ssh's output when ssh exits first.
+ */
+export async function openSshTunnel(
+  host: HostNamespace,
+  options: { user: string; port: number; key: SshKey; targetPort: number },
+): Promise<SshTunnel> {
+  const localPort = await freePort();
+  const forward = `127.0.0.1:${localPort}:127.0.0.1:${options.targetPort}`;
+  const ssh = host.spawn('ssh', [
+    '-N',
+    '-L',
+    forward,
+    '-o',
+    'ExitOnForwardFailure=yes',
+    ...clientOptions(options.key, options.port),
+    `${options.user}@127.0.0.1`,
+  ]);
+  let output = '';
+  ssh.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const tunnel = { localPort, stop: () => stopProcess(ssh) };
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (ssh.exitCode !== null || ssh.signalCode !== null) {
+      throw new Error(`ssh -N -L ${forward} exited with ${ssh.exitCode ?? ssh.signalCode}: ${output}`);
+    }
+    if (await accepts(localPort)) return tunnel;
+    await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
+  }
+  await tunnel.stop();
+  throw new Error(`ssh -N -L ${forward} did not listen within ${READY_TIMEOUT_MS} ms: ${output}`);
+}
+
+/** True when something on 127.0.0.1 accepts a TCP connection on `port`. */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 function sshdConfig(hostKeyPath: string, options: SshdOptions): string {
