@@ -29,7 +29,10 @@ export interface SlapdOptions {
   ldif?: string[];
   /** LDIF files, loaded with slapadd after `ldif`. */
   ldifFiles?: string[];
-  /** Server-side `sizelimit` for every bind except the rootdn, which slapd never limits. */
+  /**
+   * Server-side `sizelimit` for every bind except the rootdn, which slapd never limits. Paged
+   * searches may still return every entry (`size.prtotal=unlimited`), as directories that allow paging do.
+   */
   sizeLimit?: number;
   /** Also listen on plain ldap:// (for StartTLS tests). */
   plainListener?: boolean;
