@@ -1,7 +1,6 @@
 // Lambda: S3 events of the emergency-key bucket, direct or through SNS, become on-call alerts and a publish.
 
 import type { Alerter } from '../shared/alerts/alerter.ts';
-import { createAlerter } from '../shared/alerts/default-alerter.ts';
 import { ChangeHistoryStore } from '../shared/emergency/change-history.ts';
 import { asEmergencyBucket } from '../shared/emergency/emergency-keys.ts';
 import { handleEmergencyKeyEvent } from '../shared/emergency/handle-event.ts';
@@ -39,7 +38,7 @@ export function createEmergencyKeysHandler(options: EmergencyKeysHandlerOptions 
   let alerter = options.alerter;
   return withLogger(logger, async (event: unknown) => {
     const runtime = getRuntime();
-    alerter ??= createAlerter(process.env, { consoleAllowed: runtime.config.objectStore.kind === 'local' });
+    alerter ??= runtime.alerter();
     const bucketName = runtime.config.buckets.emergency;
     return handleEmergencyKeyEvent(event, {
       bucketName,

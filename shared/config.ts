@@ -1,5 +1,6 @@
 // The one configuration module: every setting, its environment variable and its default.
 
+import { PUBLISH_SHRINK_LIMIT_PERCENT } from './bundle/publish.ts';
 import { DEFAULT_FIRST_GID_NUMBER, DEFAULT_FIRST_UID_NUMBER } from './directory/embedded-store.ts';
 import { ConfigError } from './errors.ts';
 
@@ -12,7 +13,8 @@ export interface Config {
   buckets: { bundles: string; inbox: string; audit: string; emergency: string };
   parameters: { kind: 'file'; path: string } | { kind: 'ssm' };
   okta: {
-    orgUrl: string;
+    /** Unset in tools that never call Okta (the publish CLI); the sync fails at once without it. */
+    orgUrl?: string;
     apiTokenParameter: string;
     hookSecretParameter: string;
     /** Header name, lower case, as API Gateway HTTP API delivers it. */
@@ -29,6 +31,9 @@ export interface Config {
     groupField: string;
     groupPrefix: string;
   };
+  /** On-call SNS topic; unset only in local runs, where alerts go to the console. */
+  alertTopicArn?: string;
+  publish: { shrinkLimitPercent: number };
   policyFile: string;
   signingKeyParameter: string;
   firstUidNumber: number;
@@ -61,6 +66,8 @@ export const CONFIG_VARIABLES = [
   'HR_MATCH_KEY',
   'HR_GROUP_FIELD',
   'HR_GROUP_PREFIX',
+  'ALERT_TOPIC_ARN',
+  'PUBLISH_SHRINK_LIMIT_PERCENT',
   'POLICY_FILE',
   'SIGNING_KEY_PARAMETER',
   'FIRST_UID_NUMBER',
@@ -93,7 +100,7 @@ export function loadConfig(env: Env = process.env): Config {
         ? { kind: 'ssm' }
         : { kind: 'file', path: value('LOCAL_PARAMETER_FILE', '.local/parameters.json') },
     okta: {
-      orgUrl: url(env, 'OKTA_ORG_URL'),
+      ...(env.OKTA_ORG_URL?.trim() ? { orgUrl: url(env, 'OKTA_ORG_URL') } : {}),
       apiTokenParameter: value('OKTA_API_TOKEN_PARAMETER', '/fleet-login/okta/api-token'),
       hookSecretParameter: value('OKTA_HOOK_SECRET_PARAMETER', '/fleet-login/okta/hook-secret'),
       authHeader: value('OKTA_HOOK_AUTH_HEADER', 'authorization').toLowerCase(),
@@ -107,6 +114,10 @@ export function loadConfig(env: Env = process.env): Config {
       matchKey: oneOf(env, 'HR_MATCH_KEY', ['workEmail', 'employeeNumber'], 'workEmail'),
       groupField: value('HR_GROUP_FIELD', 'department'),
       groupPrefix: groupPrefix(env),
+    },
+    ...(env.ALERT_TOPIC_ARN?.trim() ? { alertTopicArn: env.ALERT_TOPIC_ARN.trim() } : {}),
+    publish: {
+      shrinkLimitPercent: percent(env, 'PUBLISH_SHRINK_LIMIT_PERCENT', PUBLISH_SHRINK_LIMIT_PERCENT),
     },
     policyFile: value('POLICY_FILE', 'config/host-classes.yaml'),
     signingKeyParameter: value('SIGNING_KEY_PARAMETER', '/fleet-login/bundle/signing-key'),
@@ -131,6 +142,16 @@ function url(env: Env, name: string): string {
   } catch (error) {
     throw new ConfigError(`${name} is not a URL: ${JSON.stringify(raw)}`, { cause: error });
   }
+}
+
+function percent(env: Env, name: string, fallback: number): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0 || value > 100) {
+    throw new ConfigError(`${name} must be a number from 0 to 100; got ${JSON.stringify(raw)}`);
+  }
+  return value;
 }
 
 function groupPrefix(env: Env): string {

@@ -1,6 +1,13 @@
 // The control plane's jobs, shared by the Lambda handlers and the local stack: sync and publish.
 
-import { type ClassPublishResult, publishBundles } from './bundle/publish.ts';
+import { type BundleDiff, diffBundles } from './bundle/bundle-diff.ts';
+import {
+  type ClassPublishResult,
+  checkGuards,
+  planBundles,
+  publishBundles,
+  readPublishedFiles,
+} from './bundle/publish.ts';
 import type { HrSyncDeps } from './directory/hr-sync.ts';
 import {
   applyInboxEntry,
@@ -8,7 +15,9 @@ import {
   type EntryResult,
   type InboxSyncDeps,
 } from './directory/inbox-sync.ts';
-import type { DirectoryStore } from './directory/model.ts';
+import type { DirectorySnapshot, DirectoryStore } from './directory/model.ts';
+import { readEmergencyKeys } from './emergency/emergency-keys.ts';
+import { PublishRefusedError } from './errors.ts';
 import type { Log } from './log.ts';
 import type { Runtime } from './runtime.ts';
 
@@ -64,29 +73,42 @@ type HrStore = HrSyncDeps['store'];
 
 export interface PublishOptions {
   allowEmpty?: boolean;
+  confirmShrink?: boolean;
   now?: Date;
 }
 
-/** Reads one snapshot and publishes every host class's bundle from it. */
+/**
+ * Reads one snapshot and the emergency keys, and publishes every host class's bundle from them. A
+ * refused publish pages on-call before the error goes back to the caller.
+ */
 export async function publishAll(
   runtime: Runtime,
   log: Log,
   options: PublishOptions = {},
 ): Promise<ClassPublishResult[]> {
   const store = await runtime.openDirectory();
-  let snapshot: Awaited<ReturnType<typeof store.snapshot>>;
+  let snapshot: DirectorySnapshot;
   try {
     snapshot = await store.snapshot();
   } finally {
     await store.close();
   }
-  const results = await publishBundles({
-    snapshot,
-    policy: await runtime.policy(),
-    store: runtime.bucket(runtime.config.buckets.bundles),
-    signingKey: await runtime.signingKey(),
-    ...options,
-  });
+  const emergency = await readEmergencyKeys(runtime.bucket(runtime.config.buckets.emergency));
+  let results: ClassPublishResult[];
+  try {
+    results = await publishBundles({
+      snapshot,
+      policy: await runtime.policy(),
+      store: runtime.bucket(runtime.config.buckets.bundles),
+      signingKey: await runtime.signingKey(),
+      emergencyKeys: emergency.lines,
+      shrinkLimitPercent: runtime.config.publish.shrinkLimitPercent,
+      ...options,
+    });
+  } catch (error) {
+    if (error instanceof PublishRefusedError) await alertRefusal(runtime, error, log);
+    throw error;
+  }
   for (const result of results) {
     log.info('host class published', {
       hostClass: result.hostClass,
@@ -98,4 +120,62 @@ export async function publishAll(
     });
   }
   return results;
+}
+
+async function alertRefusal(runtime: Runtime, error: PublishRefusedError, log: Log): Promise<void> {
+  log.error('publish refused', { reason: error.message });
+  await runtime.alerter().send({
+    severity: 'critical',
+    subject: 'fleet-login publish refused: bundles not updated',
+    message: [
+      error.message,
+      '',
+      'Hosts keep their current bundles, so nobody gained or lost access. Check the directory for a',
+      'truncated or failed read. If the change is real, publish again with confirmation',
+      '(npm run publish -- --confirm-shrink, or invoke publish-bundles with {"confirmShrink": true}).',
+    ].join('\n'),
+  });
+}
+
+export interface ClassPreview {
+  hostClass: string;
+  people: number;
+  diff: BundleDiff;
+}
+
+/** Plans a publish without writing: what each class's bundle would change, and whether a guard would refuse it. */
+export async function previewPublish(
+  runtime: Runtime,
+  options: PublishOptions = {},
+): Promise<{ classes: ClassPreview[]; refusal?: string }> {
+  const store = await runtime.openDirectory();
+  const snapshot = await store.snapshot().finally(() => store.close());
+  const bundles = runtime.bucket(runtime.config.buckets.bundles);
+  const input = {
+    snapshot,
+    policy: await runtime.policy(),
+    store: bundles,
+    signingKey: await runtime.signingKey(),
+    emergencyKeys: (await readEmergencyKeys(runtime.bucket(runtime.config.buckets.emergency))).lines,
+    shrinkLimitPercent: runtime.config.publish.shrinkLimitPercent,
+    ...options,
+  };
+  const planned = await planBundles(input);
+  const classes: ClassPreview[] = [];
+  for (const plan of planned) {
+    const before =
+      plan.current.kind === 'found' ? await readPublishedFiles(bundles, plan.current.body) : new Map();
+    classes.push({
+      hostClass: plan.hostClass,
+      people: plan.built.people.length,
+      diff: diffBundles(before, plan.built.files),
+    });
+  }
+  try {
+    checkGuards(input, planned);
+    return { classes };
+  } catch (error) {
+    if (error instanceof PublishRefusedError) return { classes, refusal: error.message };
+    throw error;
+  }
 }

@@ -3,6 +3,8 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Alerter } from './alerts/alerter.ts';
+import { createAlerter } from './alerts/default-alerter.ts';
 import { keyIdOf, type SigningKey } from './bundle/manifest.ts';
 import type { Config } from './config.ts';
 import { EmbeddedDirectoryStore } from './directory/embedded-store.ts';
@@ -14,6 +16,7 @@ import { HrClient } from './sources/hr-api.ts';
 import { OktaClient } from './sources/okta-api.ts';
 import { LocalFolderStore } from './storage/local-store.ts';
 import type { ObjectStore } from './storage/object-store.ts';
+import { S3ObjectStore } from './storage/s3-store.ts';
 
 export interface Runtime {
   config: Config;
@@ -27,12 +30,15 @@ export interface Runtime {
   hr(): Promise<HrClient | undefined>;
   policy(): Promise<Policy>;
   signingKey(): Promise<SigningKey>;
+  /** The on-call channel: SNS when ALERT_TOPIC_ARN is set, the console in local runs. */
+  alerter(): Alerter;
 }
 
 export interface RuntimeOverrides {
   parameters?: ParameterReader;
   bucket?: (name: string) => ObjectStore;
   openDirectory?: () => Promise<DirectoryStore>;
+  alerter?: Alerter;
 }
 
 /** Creates the runtime; overrides let tests and the local control plane swap any client. */
@@ -43,6 +49,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
       ? new FileParameterReader(config.parameters.path)
       : new SsmParameterReader());
   const buckets = new Map<string, ObjectStore>();
+  let alerter = overrides.alerter;
 
   return {
     config,
@@ -57,8 +64,11 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     },
     openDirectory: overrides.openDirectory ?? (() => openDefaultDirectory(config)),
     async okta() {
+      if (!config.okta.orgUrl)
+        throw new ConfigError('OKTA_ORG_URL is required (for example https://example.okta.com)');
+      const orgUrl = config.okta.orgUrl;
       const apiToken = await parameters.get(config.okta.apiTokenParameter);
-      return new OktaClient({ orgUrl: config.okta.orgUrl, apiToken });
+      return new OktaClient({ orgUrl, apiToken });
     },
     async hr() {
       if (!config.hr.apiUrl) return undefined;
@@ -70,6 +80,13 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
         throw new ConfigError(`reading the policy file ${config.policyFile} failed`, { cause: error });
       });
       return parsePolicy(text, config.policyFile);
+    },
+    alerter() {
+      alerter ??= createAlerter(
+        { ALERT_TOPIC_ARN: config.alertTopicArn },
+        { consoleAllowed: config.objectStore.kind === 'local' },
+      );
+      return alerter;
     },
     async signingKey() {
       return signingKeyFromPem(await parameters.get(config.signingKeyParameter), config.signingKeyParameter);
@@ -92,8 +109,13 @@ export function signingKeyFromPem(pem: string, source: string): SigningKey {
 
 function defaultBucket(config: Config, name: string): ObjectStore {
   if (config.objectStore.kind === 'local') return new LocalFolderStore(join(config.objectStore.root, name));
-  // TODO(#5): wire the S3 object store here once it lands.
-  throw new ConfigError('OBJECT_STORE=s3 is not wired yet');
+  const { region, endpoint } = config.objectStore;
+  // An endpoint is an S3-compatible server for tests, which is addressed by path, not by bucket host name.
+  return new S3ObjectStore({
+    bucket: name,
+    ...(region ? { region } : {}),
+    ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
+  });
 }
 
 async function openDefaultDirectory(config: Config): Promise<DirectoryStore> {

@@ -7,6 +7,7 @@ import type { ObjectStore } from '../storage/object-store.ts';
 import { BundleBuilder, type ClassFiles } from './class-bundle.ts';
 import {
   type BundleFileEntry,
+  type BundleFileName,
   fileObjectKey,
   type Manifest,
   manifestObjectKey,
@@ -61,7 +62,7 @@ export interface ClassPublishResult {
   skipped: SkippedRecord[];
 }
 
-interface PlannedClass {
+export interface PlannedClass {
   hostClass: string;
   built: ClassFiles;
   entries: Manifest['files'];
@@ -120,7 +121,8 @@ export async function planBundles(input: PublishInput): Promise<PlannedClass[]> 
   return planned;
 }
 
-function checkGuards(input: PublishInput, planned: readonly PlannedClass[]): void {
+/** Throws PublishRefusedError when a guard refuses the publish; the caller then writes nothing. */
+export function checkGuards(input: PublishInput, planned: readonly PlannedClass[]): void {
   if (input.snapshot.people.length === 0 && !input.allowEmpty) {
     throw new PublishRefusedError(
       'the directory snapshot holds no people; refusing to publish empty bundles',
@@ -215,6 +217,21 @@ function hashOf(body: Buffer): string {
     hashes.set(body, hash);
   }
   return hash;
+}
+
+/** Reads the files a stored manifest names, for comparing a planned bundle with the current one. */
+export async function readPublishedFiles(
+  store: ObjectStore,
+  manifestBody: Buffer,
+): Promise<Map<BundleFileName, Buffer>> {
+  const files = new Map<BundleFileName, Buffer>();
+  const manifest = readManifestUnverified(manifestBody);
+  for (const [name, entry] of Object.entries(manifest?.files ?? {})) {
+    if (!entry) continue;
+    const object = await store.get(fileObjectKey(entry.sha256));
+    if (object.kind === 'found') files.set(name as BundleFileName, object.body);
+  }
+  return files;
 }
 
 /** Object key of an earlier manifest, kept so access at a past time can be answered. */
