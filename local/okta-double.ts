@@ -52,9 +52,22 @@ export async function startOktaDouble(
         { 'x-rate-limit-reset': String(Math.ceil(Date.now() / 1000) + 1) },
       );
     }
-    const match = new URL(request.url ?? '/', 'http://localhost').pathname.match(
-      /^\/api\/v1\/users\/([^/]+)(\/groups)?$/,
-    );
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    const groupMatch = path.match(/^\/api\/v1\/groups\/([^/]+)\/users$/);
+    if (request.method === 'GET' && groupMatch?.[1]) {
+      // The double keeps no group registry: a group exists while somebody is in it.
+      const groupId = decodeURIComponent(groupMatch[1]);
+      const members = [...users.values()].filter((entry) =>
+        entry.groups.some((group) => group.id === groupId),
+      );
+      return members.length === 0
+        ? send(404, { errorCode: 'E0000007' })
+        : send(
+            200,
+            members.map((entry) => entry.user),
+          );
+    }
+    const match = path.match(/^\/api\/v1\/users\/([^/]+)(\/groups)?$/);
     const entry = match?.[1] ? users.get(decodeURIComponent(match[1])) : undefined;
     if (request.method !== 'GET' || !entry) return send(404, { errorCode: 'E0000007' });
     return send(200, match?.[2] ? entry.groups : entry.user);

@@ -13,6 +13,7 @@ import type { ClassPublishResult } from '../shared/bundle/publish.ts';
 import { loadConfig } from '../shared/config.ts';
 import { inboxSyncDeps, publishAll } from '../shared/control-plane.ts';
 import { applyPendingEntries, directoryChanged } from '../shared/directory/inbox-sync.ts';
+import type { DirectoryStore } from '../shared/directory/model.ts';
 import { errorMessage } from '../shared/errors.ts';
 import type { Log } from '../shared/log.ts';
 import { createRuntime, type Runtime } from '../shared/runtime.ts';
@@ -27,6 +28,8 @@ export interface LocalStackOptions {
   port?: number;
   policyFile?: string;
   log: Log;
+  /** Replaces the embedded directory, e.g. with an LDAP store in integration tests. */
+  openDirectory?: () => Promise<DirectoryStore>;
 }
 
 export interface LocalStack {
@@ -66,7 +69,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     HR_API_URL: hr.url,
     POLICY_FILE: options.policyFile ?? 'config/host-classes.yaml',
   });
-  const runtime = createRuntime(config);
+  const runtime = createRuntime(
+    config,
+    options.openDirectory ? { openDirectory: options.openDirectory } : {},
+  );
   const handlers: Record<string, LambdaHandler> = {
     [HOOK_PATH]: createOktaHookHandler(() => runtime) as LambdaHandler,
     [HR_HOOK_PATH]: createHrHookHandler(() => runtime) as LambdaHandler,

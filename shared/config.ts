@@ -2,13 +2,14 @@
 
 import { PUBLISH_SHRINK_LIMIT_PERCENT } from './bundle/publish.ts';
 import { DEFAULT_FIRST_GID_NUMBER, DEFAULT_FIRST_UID_NUMBER } from './directory/embedded-store.ts';
+import { LDAP_CONFIG_VARIABLES, type LdapSettings, loadLdapSettings } from './directory/ldap-config.ts';
 import { ConfigError } from './errors.ts';
 
 /** Okta groups named `Everyone` are in every org and never a POSIX group; all others are. */
 const DEFAULT_OKTA_GROUP_PATTERN = '^(?!Everyone$)';
 
 export interface Config {
-  directory: { kind: 'embedded'; file: string } | { kind: 'ldap' };
+  directory: { kind: 'embedded'; file: string } | { kind: 'ldap'; settings: LdapSettings };
   objectStore: { kind: 'local'; root: string } | { kind: 's3'; region?: string; endpoint?: string };
   buckets: { bundles: string; inbox: string; audit: string; emergency: string };
   parameters: { kind: 'file'; path: string } | { kind: 'ssm' };
@@ -40,7 +41,10 @@ export interface Config {
   firstGidNumber: number;
 }
 
-/** Every variable loadConfig reads; the deployment check compares it with serverless.yml. */
+/**
+ * Every variable loadConfig reads, the LDAP ones included; the deployment check compares it with
+ * serverless.yml. rotate-certs reads the PKI_* variables of shared/pki/config.ts as well.
+ */
 export const CONFIG_VARIABLES = [
   'DIRECTORY_STORE',
   'EMBEDDED_DIRECTORY_FILE',
@@ -72,6 +76,7 @@ export const CONFIG_VARIABLES = [
   'SIGNING_KEY_PARAMETER',
   'FIRST_UID_NUMBER',
   'FIRST_GID_NUMBER',
+  ...LDAP_CONFIG_VARIABLES,
 ] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -83,7 +88,7 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     directory:
       oneOf(env, 'DIRECTORY_STORE', ['embedded', 'ldap'], 'embedded') === 'ldap'
-        ? { kind: 'ldap' }
+        ? { kind: 'ldap', settings: loadLdapSettings(env) }
         : { kind: 'embedded', file: value('EMBEDDED_DIRECTORY_FILE', '.local/directory.json') },
     objectStore:
       oneOf(env, 'OBJECT_STORE', ['local', 's3'], 'local') === 's3'

@@ -8,7 +8,6 @@ import {
   publishBundles,
   readPublishedFiles,
 } from './bundle/publish.ts';
-import type { HrSyncDeps } from './directory/hr-sync.ts';
 import {
   applyInboxEntry,
   directoryChanged,
@@ -31,7 +30,7 @@ export async function inboxSyncDeps(
   const hr = await runtime.hr();
   const hrDeps = hr && {
     hr,
-    store: store as HrSyncDeps['store'],
+    store,
     settings: { matchKey: config.hr.matchKey, groupPrefix: config.hr.groupPrefix },
   };
   return {
@@ -68,8 +67,6 @@ export async function syncInboxKeys(
 }
 
 export { directoryChanged };
-
-type HrStore = HrSyncDeps['store'];
 
 export interface PublishOptions {
   allowEmpty?: boolean;

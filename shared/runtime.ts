@@ -8,6 +8,8 @@ import { createAlerter } from './alerts/default-alerter.ts';
 import { keyIdOf, type SigningKey } from './bundle/manifest.ts';
 import type { Config } from './config.ts';
 import { EmbeddedDirectoryStore } from './directory/embedded-store.ts';
+import { ldapStoreOptions } from './directory/ldap-config.ts';
+import { LdapStore } from './directory/ldap-store.ts';
 import type { DirectoryStore } from './directory/model.ts';
 import { ConfigError } from './errors.ts';
 import { FileParameterReader, type ParameterReader, SsmParameterReader } from './parameters.ts';
@@ -62,7 +64,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
       }
       return store;
     },
-    openDirectory: overrides.openDirectory ?? (() => openDefaultDirectory(config)),
+    openDirectory: overrides.openDirectory ?? (() => openDefaultDirectory(config, parameters)),
     async okta() {
       if (!config.okta.orgUrl)
         throw new ConfigError('OKTA_ORG_URL is required (for example https://example.okta.com)');
@@ -118,13 +120,12 @@ function defaultBucket(config: Config, name: string): ObjectStore {
   });
 }
 
-async function openDefaultDirectory(config: Config): Promise<DirectoryStore> {
+async function openDefaultDirectory(config: Config, parameters: ParameterReader): Promise<DirectoryStore> {
   if (config.directory.kind === 'embedded') {
     return new EmbeddedDirectoryStore(config.directory.file, {
       firstUidNumber: config.firstUidNumber,
       firstGidNumber: config.firstGidNumber,
     });
   }
-  // TODO(#3): wire the LDAP store here once it lands.
-  throw new ConfigError('DIRECTORY_STORE=ldap is not wired yet');
+  return new LdapStore(await ldapStoreOptions(config.directory.settings, parameters));
 }

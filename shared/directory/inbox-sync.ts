@@ -7,7 +7,7 @@ import type { HrInboxEntry } from '../sources/hr-events.ts';
 import type { InboxEntry } from '../sources/okta-events.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { type HrSyncDeps, syncHrEntry } from './hr-sync.ts';
-import { type OktaSyncDeps, type SyncOutcome, syncOktaUser } from './okta-sync.ts';
+import { type OktaSyncDeps, type SyncOutcome, syncOktaGroup, syncOktaUser } from './okta-sync.ts';
 
 const INBOX_PREFIX = 'inbox/';
 const PROCESSED_PREFIX = 'processed/';
@@ -68,6 +68,7 @@ export async function applyInboxEntry(key: string, deps: InboxSyncDeps): Promise
 async function applyOkta(entry: InboxEntry, deps: InboxSyncDeps) {
   const outcomes: SyncOutcome[] = [];
   for (const userId of entry.userIds) outcomes.push(await syncOktaUser(userId, deps));
+  for (const group of entry.groups ?? []) outcomes.push(...(await syncOktaGroup(group, deps)));
   const cause: AuditCause = {
     source: 'okta',
     eventId: entry.uuid,

@@ -2,6 +2,8 @@
 
 import { ConfigError } from '../errors.ts';
 import type { ParameterReader } from '../parameters.ts';
+import { DEFAULT_PKI_PREFIX } from '../pki/config.ts';
+import { loadLdapTlsMaterial } from '../pki/tls-material.ts';
 import type { LdapStoreOptions } from './ldap-options.ts';
 
 /** Attribute that membership changes write. Reads always accept memberUid, member and uniqueMember. */
@@ -20,6 +22,22 @@ export const FIRST_UID_NUMBER = 100_000;
 /** First gidNumber for shared groups; user-private groups take their person's uidNumber instead. */
 export const FIRST_GID_NUMBER = 500_000;
 
+/** Every variable loadLdapSettings reads. */
+export const LDAP_CONFIG_VARIABLES = [
+  'LDAP_URL',
+  'LDAP_STARTTLS',
+  'LDAP_BIND_DN',
+  'LDAP_BIND_PASSWORD_PARAMETER',
+  'LDAP_PEOPLE_BASE',
+  'LDAP_GROUPS_BASE',
+  'LDAP_COUNTER_DN',
+  'LDAP_TIMEOUT_MS',
+  'LDAP_CONNECT_TIMEOUT_MS',
+  'LDAP_PAGE_SIZE',
+  'LDAP_MEMBER_MODE',
+  'PKI_PARAMETER_PREFIX',
+] as const;
+
 /** The LDAP settings of a deployment. Secrets appear only as SSM parameter names. */
 export interface LdapSettings {
   url: string;
@@ -32,9 +50,8 @@ export interface LdapSettings {
   timeoutMs: number;
   connectTimeoutMs: number;
   pageSize: number;
-  caParameter: string;
-  clientCertParameter: string;
-  clientKeyParameter: string;
+  /** SSM prefix of the PKI that issues the LDAP link's certificates (its `active` pointer names the client pair). */
+  pkiPrefix: string;
   memberMode: MemberMode;
   firstUidNumber: number;
   firstGidNumber: number;
@@ -50,8 +67,8 @@ export interface LdapSettings {
  * - LDAP_COUNTER_DN: entry holding the next free uidNumber and gidNumber [required]
  * - LDAP_TIMEOUT_MS [10000], LDAP_CONNECT_TIMEOUT_MS [5000]
  * - LDAP_PAGE_SIZE: entries per paged-results page; 0 turns paging off for servers without the control [1000]
- * - LDAP_CA_PARAMETER, LDAP_CLIENT_CERT_PARAMETER, LDAP_CLIENT_KEY_PARAMETER: SSM parameters with
- *   the PEM CA bundle, client certificate and client key for mutual TLS [required]
+ * - PKI_PARAMETER_PREFIX: SSM prefix whose active pointer names the trust bundle, client certificate
+ *   and key for mutual TLS, as rotate-certs maintains them [/fleet-login/pki]
  * - LDAP_MEMBER_MODE: memberUid | member | uniqueMember | auto [auto]
  * - FIRST_UID_NUMBER [100000], FIRST_GID_NUMBER [500000]
  */
@@ -71,9 +88,7 @@ export function loadLdapSettings(env: NodeJS.ProcessEnv): LdapSettings {
     timeoutMs: integerVariable(env, 'LDAP_TIMEOUT_MS', LDAP_TIMEOUT_MS),
     connectTimeoutMs: integerVariable(env, 'LDAP_CONNECT_TIMEOUT_MS', LDAP_CONNECT_TIMEOUT_MS),
     pageSize: integerVariable(env, 'LDAP_PAGE_SIZE', LDAP_PAGE_SIZE, 0),
-    caParameter: required(env, 'LDAP_CA_PARAMETER'),
-    clientCertParameter: required(env, 'LDAP_CLIENT_CERT_PARAMETER'),
-    clientKeyParameter: required(env, 'LDAP_CLIENT_KEY_PARAMETER'),
+    pkiPrefix: env.PKI_PARAMETER_PREFIX?.trim() || DEFAULT_PKI_PREFIX,
     memberMode: memberMode(env),
     firstUidNumber: integerVariable(env, 'FIRST_UID_NUMBER', FIRST_UID_NUMBER),
     firstGidNumber: integerVariable(env, 'FIRST_GID_NUMBER', FIRST_GID_NUMBER),
@@ -81,8 +96,9 @@ export function loadLdapSettings(env: NodeJS.ProcessEnv): LdapSettings {
 }
 
 /**
- * Turns settings into store options. The bind password is read once. The CA, certificate and key
- * are read for every new connection, so a rotated certificate is used once the reader's cache expires.
+ * Turns settings into store options. The bind password is read once. The trust bundle, certificate
+ * and key are read for every new connection, so a rotated certificate is used once the reader's
+ * cache expires.
  */
 export async function ldapStoreOptions(
   settings: LdapSettings,
@@ -93,14 +109,8 @@ export async function ldapStoreOptions(
     startTls: settings.startTls,
     bindDn: settings.bindDn,
     bindPassword: await parameters.get(settings.bindPasswordParameter),
-    tls: async () => {
-      const [ca, cert, key] = await Promise.all([
-        parameters.get(settings.caParameter),
-        parameters.get(settings.clientCertParameter),
-        parameters.get(settings.clientKeyParameter),
-      ]);
-      return { ca, cert, key };
-    },
+    // Read through the active pointer, so the certificate and its key always come from one rotation step.
+    tls: () => loadLdapTlsMaterial(parameters, settings.pkiPrefix),
     bases: { people: settings.peopleBase, groups: settings.groupsBase },
     counterDn: settings.counterDn,
     timeoutMs: settings.timeoutMs,

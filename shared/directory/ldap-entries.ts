@@ -14,7 +14,17 @@ export interface LdapAttributeNames {
   sshPublicKey: string;
   mail: string;
   groupName: string;
+  /**
+   * Multi-valued attribute where the HR sync adds the value `terminated` (HR_TERMINATED_VALUE); other
+   * values there are left alone. The default `employeeType` describes the employment relationship.
+   */
+  hrStatus: string;
+  /** Attribute holding the HR employee number, for HR matching by number; unset means not stored. */
+  employeeNumber?: string;
 }
+
+/** Value the HR sync adds to the hrStatus attribute of a terminated person, compared without case. */
+export const HR_TERMINATED_VALUE = 'terminated';
 
 export const DEFAULT_ATTRIBUTES: LdapAttributeNames = {
   username: 'uid',
@@ -22,6 +32,7 @@ export const DEFAULT_ATTRIBUTES: LdapAttributeNames = {
   sshPublicKey: 'sshPublicKey',
   mail: 'mail',
   groupName: 'cn',
+  hrStatus: 'employeeType',
 };
 
 export interface LdapObjectClasses {
@@ -84,6 +95,8 @@ export function personAttributes(names: LdapAttributeNames): string[] {
     names.mail,
     names.sourceId,
     names.sshPublicKey,
+    names.hrStatus,
+    ...(names.employeeNumber ? [names.employeeNumber] : []),
     ...Object.values(SHADOW_ATTRIBUTES),
   ];
 }
@@ -173,6 +186,11 @@ export function personFromEntry(entry: Entry, names: LdapAttributeNames, today: 
   if (email !== undefined) person.email = email;
   if (sourceId !== undefined) person.sourceId = sourceId;
   if (shadow) person.shadow = shadow;
+  if (allValues(entry, names.hrStatus).some((value) => value.toLowerCase() === HR_TERMINATED_VALUE)) {
+    person.hrStatus = 'terminated';
+  }
+  const employeeNumber = names.employeeNumber ? firstValue(entry, names.employeeNumber) : undefined;
+  if (employeeNumber !== undefined) person.employeeNumber = employeeNumber;
   return person;
 }
 

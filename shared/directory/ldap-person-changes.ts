@@ -1,7 +1,13 @@
 // Turns a sync's PersonChanges into one LDAP modify, so a person never shows half an update.
 
 import { Attribute, Change, type Entry } from 'ldapts';
-import { DEACTIVATED_SHADOW_EXPIRE, type LdapAttributeNames, surnameOf } from './ldap-entries.ts';
+import {
+  allValues,
+  DEACTIVATED_SHADOW_EXPIRE,
+  HR_TERMINATED_VALUE,
+  type LdapAttributeNames,
+  surnameOf,
+} from './ldap-entries.ts';
 import { hasObjectClass } from './ldap-lookup.ts';
 import type { Person, PersonChanges } from './model.ts';
 
@@ -30,6 +36,24 @@ export function personChanges(
 
   if ('email' in changes && changes.email !== current.email)
     replace(names.mail, changes.email ? [changes.email] : []);
+
+  if (
+    names.employeeNumber &&
+    changes.employeeNumber !== undefined &&
+    changes.employeeNumber !== current.employeeNumber
+  )
+    replace(names.employeeNumber, [changes.employeeNumber]);
+
+  // Only the one marker value is added or deleted, so other tools' values of the attribute survive.
+  if (changes.hrStatus !== undefined && changes.hrStatus !== (current.hrStatus ?? 'active')) {
+    const operation = changes.hrStatus === 'terminated' ? 'add' : 'delete';
+    const marker = allValues(entry, names.hrStatus).find(
+      (value) => value.toLowerCase() === HR_TERMINATED_VALUE,
+    );
+    const values = operation === 'add' ? [HR_TERMINATED_VALUE] : marker ? [marker] : [];
+    if (values.length > 0)
+      result.push(new Change({ operation, modification: new Attribute({ type: names.hrStatus, values }) }));
+  }
 
   const status = changes.status ?? current.status;
   if (changes.status !== undefined && changes.status !== current.status) {

@@ -77,6 +77,17 @@ export class LdapStore implements DirectoryStore {
     });
   }
 
+  /** Finds a person by email (the mail attribute, matched without case) or by HR employee number. */
+  findPersonBy(attribute: 'email' | 'employeeNumber', value: string): Promise<Person | undefined> {
+    const name = attribute === 'email' ? this.names.mail : this.names.employeeNumber;
+    // Without a configured employee-number attribute, no person can match by number.
+    if (!name) return Promise.resolve(undefined);
+    return this.run(`finding the person with ${name}=${value}`, async (client) => {
+      const entry = await findPersonEntry(client, this.lookup, name, value, this.personReadAttributes());
+      return entry && this.toPerson(entry);
+    });
+  }
+
   findPerson(username: string): Promise<Person | undefined> {
     return this.run(`finding person ${username}`, async (client) => {
       const entry = await this.personEntry(client, username);

@@ -20,7 +20,7 @@ export interface OktaSyncSettings {
 }
 
 export interface OktaSyncDeps {
-  okta: Pick<OktaClient, 'getUser' | 'getUserGroups'>;
+  okta: Pick<OktaClient, 'getUser' | 'getUserGroups' | 'getGroupMembers'>;
   store: DirectoryStore;
   settings: OktaSyncSettings;
   log: Log;
@@ -164,4 +164,25 @@ function changedFields(person: Person, desired: Partial<Person>): string[] {
   return (Object.keys(desired) as (keyof Person)[]).filter(
     (field) => JSON.stringify(person[field] ?? null) !== JSON.stringify(desired[field] ?? null),
   );
+}
+
+/**
+ * Reconciles everyone a group event may have touched: the group's current members in Okta and, for
+ * a deleted group, the members its POSIX group still lists. A rename keeps Okta's membership, so
+ * reconciling the members moves them from the old POSIX group to the new one.
+ */
+export async function syncOktaGroup(
+  group: { id: string; name: string },
+  deps: OktaSyncDeps,
+): Promise<SyncOutcome[]> {
+  const userIds = new Set((await deps.okta.getGroupMembers(group.id)) ?? []);
+  const posixName = posixGroupName(group.name);
+  const snapshot = await deps.store.snapshot();
+  const listed = snapshot.groups.find((candidate) => candidate.name === posixName)?.members ?? [];
+  for (const person of snapshot.people) {
+    if (person.sourceId && listed.includes(person.username)) userIds.add(person.sourceId);
+  }
+  const outcomes: SyncOutcome[] = [];
+  for (const userId of userIds) outcomes.push(await syncOktaUser(userId, deps));
+  return outcomes;
 }

@@ -59,6 +59,25 @@ export class OktaClient {
     return groups;
   }
 
+  /** Returns the ids of the group's members, or undefined when Okta no longer has the group. */
+  async getGroupMembers(groupId: string): Promise<string[] | undefined> {
+    const ids: string[] = [];
+    let path: string | undefined = `/api/v1/groups/${encodeURIComponent(groupId)}/users?limit=200`;
+    while (path) {
+      const response = await this.request(path);
+      if (response.status === 404) return undefined;
+      ids.push(
+        ...parse(
+          z.array(z.object({ id: z.string() })),
+          await response.json(),
+          `members of group ${groupId}`,
+        ).map((user) => user.id),
+      );
+      path = nextLink(response.headers.get('link'), this.options.orgUrl);
+    }
+    return ids;
+  }
+
   private async request(path: string): Promise<Response> {
     const url = new URL(path, this.options.orgUrl);
     for (let attempt = 0; ; attempt++) {

@@ -17,6 +17,19 @@ export const HANDLED_EVENT_TYPES = new Set([
   'user.account.update_profile',
   'group.user_membership.add',
   'group.user_membership.remove',
+  'group.lifecycle.create',
+  'group.lifecycle.delete',
+  'group.profile.update',
+]);
+
+/**
+ * Group events whose members are reconciled. Membership events name the user too, and reconciling
+ * the user covers them; a rename or delete changes every member's groups at once.
+ */
+export const GROUP_EVENT_TYPES = new Set([
+  'group.lifecycle.create',
+  'group.lifecycle.delete',
+  'group.profile.update',
 ]);
 
 /** Event uuids become object keys, so they are held to a safe alphabet. */
@@ -58,16 +71,16 @@ export interface InboxEntry {
   actor?: { id?: string | null; type?: string | null; alternateId?: string | null };
   /** Okta user ids the event names. */
   userIds: string[];
+  /** Okta groups a group event names, with the display name the event carried. */
+  groups?: { id: string; name: string }[];
 }
 
 /** Returns why the event is skipped, or undefined when it should reach the inbox. */
-export function skipReason(
-  event: OktaEvent,
-): 'unhandled-type' | 'not-successful' | 'no-user-target' | undefined {
+export function skipReason(event: OktaEvent): 'unhandled-type' | 'not-successful' | 'no-target' | undefined {
   if (!HANDLED_EVENT_TYPES.has(event.eventType)) return 'unhandled-type';
   // Okta's samples show SUCCESS; anything else (FAILURE, DENY…) means the change did not happen.
   if (event.outcome?.result && event.outcome.result !== 'SUCCESS') return 'not-successful';
-  if (userIdsOf(event).length === 0) return 'no-user-target';
+  if (userIdsOf(event).length === 0 && groupsOf(event).length === 0) return 'no-target';
   return undefined;
 }
 
@@ -90,5 +103,14 @@ export function toInboxEntry(event: OktaEvent, deliveryId: string, receivedAt: D
     deliveryId,
     actor: { id: event.actor?.id, type: event.actor?.type, alternateId: event.actor?.alternateId },
     userIds: userIdsOf(event),
+    ...(GROUP_EVENT_TYPES.has(event.eventType) ? { groups: groupsOf(event) } : {}),
   };
+}
+
+/** The UserGroup targets of a group lifecycle or profile event. */
+function groupsOf(event: OktaEvent): { id: string; name: string }[] {
+  if (!GROUP_EVENT_TYPES.has(event.eventType)) return [];
+  return (event.target ?? [])
+    .filter((target) => target.type === 'UserGroup')
+    .map((target) => ({ id: target.id, name: target.displayName ?? target.alternateId ?? target.id }));
 }

@@ -15,9 +15,6 @@ const REQUIRED: NodeJS.ProcessEnv = {
   LDAP_PEOPLE_BASE: 'ou=people,dc=example,dc=test',
   LDAP_GROUPS_BASE: 'ou=groups,dc=example,dc=test',
   LDAP_COUNTER_DN: 'cn=fleet-login-counters,dc=example,dc=test',
-  LDAP_CA_PARAMETER: '/fleet-login/ldap/ca',
-  LDAP_CLIENT_CERT_PARAMETER: '/fleet-login/ldap/client-cert',
-  LDAP_CLIENT_KEY_PARAMETER: '/fleet-login/ldap/client-key',
 };
 
 describe('loadLdapSettings', () => {
@@ -84,9 +81,6 @@ describe('ldapStoreOptions', () => {
   it('reads the password once and the TLS material on every call', async () => {
     const values: Record<string, string> = {
       '/fleet-login/ldap/bind-password': 'bind-secret',
-      '/fleet-login/ldap/ca': 'CA PEM',
-      '/fleet-login/ldap/client-cert': 'CERT PEM',
-      '/fleet-login/ldap/client-key': 'KEY PEM',
     };
     const reads: string[] = [];
     const parameters = {
@@ -96,13 +90,17 @@ describe('ldapStoreOptions', () => {
       },
     };
 
-    const options = await ldapStoreOptions(loadLdapSettings(REQUIRED), parameters);
+    const options = await ldapStoreOptions(
+      loadLdapSettings({ ...REQUIRED, PKI_PARAMETER_PREFIX: '/custom/pki' }),
+      parameters,
+    );
     expect(options.bindPassword).toBe('bind-secret');
     expect(options.bases).toEqual({ people: REQUIRED.LDAP_PEOPLE_BASE, groups: REQUIRED.LDAP_GROUPS_BASE });
     expect(typeof options.tls).toBe('function');
     const tls = options.tls as () => Promise<unknown>;
-    values['/fleet-login/ldap/client-cert'] = 'ROTATED CERT PEM';
-    expect(await tls()).toEqual({ ca: 'CA PEM', cert: 'ROTATED CERT PEM', key: 'KEY PEM' });
+    // Each connection reads the PKI's active pointer first; here it is missing, so the read fails.
+    await expect(tls()).rejects.toThrow();
+    expect(reads).toContain('/custom/pki/active');
     expect(reads.filter((name) => name.endsWith('bind-password'))).toHaveLength(1);
   });
 });
