@@ -22,6 +22,8 @@ export interface Config {
     authHeader: string;
     keysAttribute: string;
     groupPattern: RegExp;
+    /** Okta groups that put a person in scope; empty admits every user Okta reports. */
+    scopeGroups: string[];
   };
   hr: {
     hookSecretParameter: string;
@@ -64,6 +66,7 @@ export const CONFIG_VARIABLES = [
   'OKTA_HOOK_AUTH_HEADER',
   'OKTA_SSH_KEYS_ATTRIBUTE',
   'OKTA_GROUP_PATTERN',
+  'OKTA_SCOPE_GROUPS',
   'HR_HOOK_SECRET_PARAMETER',
   'HR_API_URL',
   'HR_API_KEY_PARAMETER',
@@ -111,6 +114,10 @@ export function loadConfig(env: Env = process.env): Config {
       authHeader: value('OKTA_HOOK_AUTH_HEADER', 'authorization').toLowerCase(),
       keysAttribute: value('OKTA_SSH_KEYS_ATTRIBUTE', 'sshPublicKeys'),
       groupPattern: regex(env, 'OKTA_GROUP_PATTERN', DEFAULT_OKTA_GROUP_PATTERN),
+      scopeGroups: (env.OKTA_SCOPE_GROUPS ?? '')
+        .split(',')
+        .map((name) => name.trim())
+        .filter(Boolean),
     },
     hr: {
       hookSecretParameter: value('HR_HOOK_SECRET_PARAMETER', '/fleet-login/hr/hook-secret'),

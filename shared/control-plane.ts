@@ -43,6 +43,7 @@ export async function inboxSyncDeps(
       keysAttribute: config.okta.keysAttribute,
       groupPattern: config.okta.groupPattern,
       hrGroupPrefix: config.hr.groupPrefix,
+      scopeGroups: config.okta.scopeGroups,
     },
     log,
     ...(hrDeps ? { hr: hrDeps } : {}),

@@ -3,7 +3,7 @@
 import { POSIX_NAME } from '../bundle/nss-maps.ts';
 import { parseAuthorizedKey } from '../bundle/ssh-key.ts';
 import type { Log } from '../log.ts';
-import type { OktaClient, OktaUser } from '../sources/okta-api.ts';
+import type { OktaClient, OktaGroup, OktaUser } from '../sources/okta-api.ts';
 import type { DirectoryStore, Person, PersonStatus } from './model.ts';
 import { resolveUsername } from './username.ts';
 
@@ -17,6 +17,8 @@ export interface OktaSyncSettings {
   groupPattern: RegExp;
   /** Prefix of the groups the HR sync drives; the Okta sync neither adds nor removes them. */
   hrGroupPrefix?: string;
+  /** Okta group names that put a person in scope; empty or unset admits everyone. */
+  scopeGroups?: readonly string[];
 }
 
 export interface OktaSyncDeps {
@@ -48,12 +50,18 @@ export async function syncOktaUser(userId: string, deps: OktaSyncDeps): Promise<
     return { action: 'deleted', username: existing.username, changes: ['person'], before: existing };
   }
 
+  const oktaActive = ACTIVE_OKTA_STATUSES.has(user.status);
+  const oktaGroups = oktaActive ? await deps.okta.getUserGroups(userId) : [];
+  const inScope = isInScope(oktaGroups, deps.settings.scopeGroups);
   // HR's termination wins over Okta: the person stays disabled until HR reactivates them.
-  const active = ACTIVE_OKTA_STATUSES.has(user.status) && existing?.hrStatus !== 'terminated';
+  const active = oktaActive && inScope && existing?.hrStatus !== 'terminated';
   const status: PersonStatus = active ? 'active' : 'disabled';
-  // Never create someone who cannot log in: a STAGED or deactivated user appears once activated.
-  if (!existing && status === 'disabled')
-    return { action: 'skipped', changes: [`Okta status ${user.status}`] };
+  // Never create someone who cannot log in: a STAGED, deactivated or out-of-scope user appears once that changes.
+  if (!existing && status === 'disabled') {
+    const reason =
+      oktaActive && !inScope ? 'out of scope: in none of the scope groups' : `Okta status ${user.status}`;
+    return { action: 'skipped', changes: [reason] };
+  }
 
   const employeeNumber = (user.profile as Record<string, unknown>).employeeNumber;
   const desired = {
@@ -64,7 +72,7 @@ export async function syncOktaUser(userId: string, deps: OktaSyncDeps): Promise<
     // A disabled person keeps no key in the directory, so no bundle or reader can hand one out.
     sshPublicKeys: status === 'active' ? keysOf(user, deps) : [],
   };
-  const groups = status === 'active' ? await groupsOf(userId, deps) : [];
+  const groups = status === 'active' ? posixGroupsOf(oktaGroups, deps) : [];
 
   if (!existing) {
     const username = await resolveUsername(
@@ -116,9 +124,15 @@ function keysOf(user: OktaUser, deps: OktaSyncDeps): string[] {
   return keys;
 }
 
-async function groupsOf(userId: string, deps: OktaSyncDeps): Promise<string[]> {
+/** Without scope groups everyone is in scope; with them, a person must be in at least one. */
+function isInScope(groups: readonly OktaGroup[], scopeGroups: readonly string[] | undefined): boolean {
+  if (!scopeGroups || scopeGroups.length === 0) return true;
+  return groups.some((group) => scopeGroups.includes(group.profile.name));
+}
+
+function posixGroupsOf(groups: readonly OktaGroup[], deps: OktaSyncDeps): string[] {
   const names = new Set<string>();
-  for (const group of await deps.okta.getUserGroups(userId)) {
+  for (const group of groups) {
     if (!deps.settings.groupPattern.test(group.profile.name)) continue;
     const name = posixGroupName(group.profile.name);
     const hrPrefix = deps.settings.hrGroupPrefix;

@@ -32,13 +32,13 @@ function user(overrides: Partial<OktaUser['profile']> = {}, status = 'ACTIVE'): 
   };
 }
 
-async function setup() {
+async function setup(scopeGroups: string[] = []) {
   const store = new EmbeddedDirectoryStore(join(await tempDir(), 'directory.json'));
   const client = new OktaClient({ orgUrl: okta.url, apiToken: okta.apiToken, sleep: async () => {} });
   const deps = {
     okta: client,
     store,
-    settings: { keysAttribute: 'sshPublicKeys', groupPattern: /^(?!Everyone$)/ },
+    settings: { keysAttribute: 'sshPublicKeys', groupPattern: /^(?!Everyone$)/, scopeGroups },
     log: silentLog,
   };
   return { store, sync: () => syncOktaUser('00uANA', deps) };
@@ -147,5 +147,24 @@ describe('syncOktaUser', () => {
     okta.rateLimitNext(2);
     await sync();
     expect(await store.findPerson('ana.lopez')).toBeDefined();
+  });
+
+  it('skips a person in none of the scope groups and says why', async () => {
+    const { store, sync } = await setup(['Engineering']);
+    okta.setUser(user(), ['Sales']);
+    expect(await sync()).toMatchObject({
+      action: 'skipped',
+      changes: ['out of scope: in none of the scope groups'],
+    });
+    expect((await store.snapshot()).people).toEqual([]);
+  });
+
+  it('disables a person who leaves every scope group', async () => {
+    const { store, sync } = await setup(['Engineering']);
+    okta.setUser(user(), ['Engineering']);
+    await sync();
+    okta.setUser(user(), ['Sales']);
+    await sync();
+    expect(await store.findPerson('ana.lopez')).toMatchObject({ status: 'disabled', sshPublicKeys: [] });
   });
 });
