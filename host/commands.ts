@@ -11,9 +11,9 @@ import { openBundleStore } from './store.ts';
 import { runSync } from './sync.ts';
 
 /**
- * Test-only variable: the name of an install step (stage, check-sudoers, publish-generation,
- * unlink-removed, swap, link, prune) at which the agent kills itself with SIGKILL, so that tests
- * can prove crash safety on a real process. The agent ignores it when it is unset or empty.
+ * Test-only variable: the name of an install step (one of INSTALL_STEPS) at which the agent kills
+ * itself with SIGKILL, so that tests can prove crash safety on a real process. Unset or empty, it
+ * has no effect.
  */
 export const KILL_AT_STEP_VARIABLE = 'FLEET_LOGIN_AGENT_TEST_KILL_AT_STEP';
 

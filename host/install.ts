@@ -33,9 +33,9 @@ export const INSTALL_STEPS = [
 export type InstallStep = (typeof INSTALL_STEPS)[number];
 
 /**
- * What a generation contains in place of an optional file its bundle lacks: a drop-in without
+ * Stand-ins that a generation contains for optional files its bundle lacks: a drop-in without
  * rules, and an empty keys file. Every generation then has these files, so their links always
- * resolve, and the one rename of `current` switches a drop-in on or off together with the rest.
+ * resolve, and the one rename of `current` switches a drop-in on or off with the rest.
  */
 export const ABSENT_FILE_CONTENTS: Readonly<Partial<Record<BundleFileName, Buffer>>> = {
   sudoers: Buffer.from('# fleet-login: this host class grants no sudo rights.\n'),

@@ -5,11 +5,11 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { S3ObjectStore } from '../shared/storage/s3-store.ts';
 import type { BundleSource } from './config.ts';
 
-/** Time to open a TCP connection to S3 before the attempt fails; generous for a cross-region bucket. */
+/** Time to open a TCP connection to S3 before the attempt fails. An estimate, generous even across regions. */
 export const S3_CONNECTION_TIMEOUT_MS = 5_000;
-/** Time a request may wait for the response head; a 50,000-person cache downloads in well under this. */
+/** Time a request's socket may stay idle before the attempt fails. An estimate, far above S3's usual latency. */
 export const S3_REQUEST_TIMEOUT_MS = 30_000;
-/** Attempts per request, the SDK's standard retry mode; the timer's next run retries after that. */
+/** Attempts per request with the SDK's standard retry mode. After that, the timer's next run retries. */
 export const S3_MAX_ATTEMPTS = 3;
 
 export type S3Source = Extract<BundleSource, { type: 's3' }>;
@@ -19,8 +19,8 @@ export type S3Source = Extract<BundleSource, { type: 's3' }>;
  * variables, the shared config files, then the instance profile through IMDS on EC2.
  */
 export function createS3Client(source: S3Source): S3Client {
-  // The SDK warns once per process on Node.js 20 through process.emitWarning, which would put a
-  // multi-line text block into the agent's JSON log on stderr.
+  // On Node.js 20 the SDK (3.1178) emits a deprecation warning once per process, which would put
+  // a multi-line text block into the agent's JSON log on stderr.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   return new S3Client({
     region: source.region,

@@ -61,6 +61,11 @@ describe('fleet-login-agent command line', () => {
       { hostClass: 'general', source: { type: 'folder', path: '/x' }, maxStalenessSeconds: -1 },
     ],
     ['(root)', { hostClass: 'general', source: { type: 'folder', path: '/x' }, hostclass: 'typo' }],
+    ['source.region', { hostClass: 'general', source: { type: 's3', bucket: 'bundles' } }],
+    [
+      'source.endpoint',
+      { hostClass: 'general', source: { type: 's3', bucket: 'b', region: 'eu-west-1', endpoint: 'ftp://x' } },
+    ],
   ])('exits 2 naming the invalid field %s', async (field, config) => {
     const result = await host.run(['sync', '--config', await writeConfig(config)]);
 

@@ -108,7 +108,7 @@ function publicKeys(keys: Record<string, SshKey>): Record<string, string[]> {
 }
 
 describe('host classes on a real host', () => {
-  it('gives an admin-class member the policy sudo rights and a read-only member none', async () => {
+  it('grants sudo to admins only, as the policy says', async () => {
     await withHostNamespace(async (host) => {
       await installClass(host, 'prod-admin', makeSnapshot());
 
@@ -123,7 +123,7 @@ describe('host classes on a real host', () => {
     });
   });
 
-  it('lets a bastion-class person open a tunnel but gives them no shell', async () => {
+  it('allows bastion tunnels but no shell', async () => {
     await withHostNamespace(async (host) => {
       const keys = await keysFor(host, ['ana']);
       await installClass(host, 'bastion', makeSnapshot(publicKeys(keys)));
@@ -182,7 +182,7 @@ describe('host classes on a real host', () => {
 describe('fleet-login-agent on a full disk', () => {
   it('keeps installed files byte-identical when the disk fills', async () => {
     await withHostNamespace(async (host) => {
-      // 256 KiB holds two generations of the small bundle but not one of 2,000 people.
+      // 256 KiB has room for two generations of the small bundle but not for one of 2,000 people.
       const mounted = await host.run('bash', [
         '-c',
         'mkdir -p /var/lib/fleet-login && mount -t tmpfs -o size=256k,mode=755 tmpfs /var/lib/fleet-login',

@@ -82,7 +82,7 @@ export async function startRecordingProxy(upstream: string): Promise<RecordingPr
   };
 }
 
-/** Copies the upstream response to the client, spoiled as `fault` says. */
+/** Copies the upstream response to the client, spoiled by `fault` when one is given. */
 function relay(
   response: IncomingMessage,
   outgoing: ServerResponse,

@@ -63,7 +63,7 @@ afterEach(async () => {
   await bundles.stop();
 });
 
-/** A snapshot in which bruno joined sre and chen left engineering: most files change. */
+/** Returns a snapshot in which bruno joined sre and chen joined auditors: most files change. */
 function changedSnapshot(): DirectorySnapshot {
   const snapshot = makeSnapshot();
   for (const group of snapshot.groups) {
@@ -79,7 +79,7 @@ function adminFiles(snapshot: DirectorySnapshot, policy: Policy) {
   return buildClassFiles(snapshot, hostClass).files;
 }
 
-/** A prod-admin host with the first bundle installed and the second one published. */
+/** Creates a prod-admin host with the first bundle installed, then publishes the second. */
 async function hostWithPendingBundle(transition: Transition = 'changes every file') {
   const [firstPolicy, secondPolicy] = TRANSITIONS[transition];
   const first = makeSnapshot();
@@ -94,7 +94,7 @@ async function hostWithPendingBundle(transition: Transition = 'changes every fil
 }
 
 describe('fleet-login-agent download faults', () => {
-  it('keeps every installed file when a download is cut off', async () => {
+  it('keeps installed files when a download is cut', async () => {
     const { host, oldFiles } = await hostWithPendingBundle();
     const before = await stampTree(host.root);
     bundles.proxy.setFault((path) => (path.includes('/files/') ? { kind: 'cut', keepBytes: 20 } : undefined));
@@ -107,7 +107,7 @@ describe('fleet-login-agent download faults', () => {
     expect(withoutAgentState(await stampTree(host.root))).toEqual(withoutAgentState(before));
   });
 
-  it('rejects a complete but short download by its size', async () => {
+  it('rejects a short download by its size', async () => {
     const { host, oldFiles } = await hostWithPendingBundle();
     const before = await stampTree(host.root);
     bundles.proxy.setFault((path) =>
@@ -130,7 +130,7 @@ describe('fleet-login-agent killed during install', () => {
     (Object.keys(TRANSITIONS) as Transition[]).map((transition) => [step, transition] as const),
   );
 
-  it.each(cases)('leaves a complete set after SIGKILL at %s when the bundle %s', async (step, transition) => {
+  it.each(cases)('leaves a complete set after SIGKILL at %s (bundle %s)', async (step, transition) => {
     const { host, oldFiles, newFiles } = await hostWithPendingBundle(transition);
     expect(oldFiles.has('sudoers')).toBe(transition !== 'adds the sudoers drop-in');
     expect(newFiles.has('sudoers')).toBe(transition !== 'removes the sudoers drop-in');

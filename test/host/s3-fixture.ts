@@ -147,7 +147,7 @@ export function runAgentProcess(
   });
 }
 
-/** A scratch folder with the built agent; `cleanup` removes it. */
+/** Builds the agent into a new scratch folder; `cleanup` removes the folder. */
 export async function buildAgentInto(): Promise<{
   folder: string;
   agentPath: string;

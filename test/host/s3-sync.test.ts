@@ -76,7 +76,7 @@ function withoutAgentState(stamps: Record<string, string>): Record<string, strin
 }
 
 describe('fleet-login-agent sync from S3', () => {
-  it('installs each host class exactly as the policy builds it', async () => {
+  it('installs each host class as the policy builds it', async () => {
     const snapshot = makeSnapshot();
     const published = await bundles.publish(snapshot);
     expect(published.map((result) => result.outcome)).toEqual(['published', 'published', 'published']);
@@ -109,7 +109,7 @@ describe('fleet-login-agent sync from S3', () => {
     expect((await readVisibleFiles(bastion)).get('sudoers')).toEqual(ABSENT_FILE_CONTENTS.sudoers);
   });
 
-  it('polls an unchanged manifest with one conditional GET and writes nothing', async () => {
+  it('polls an unchanged manifest with one GET and no writes', async () => {
     await bundles.publish(makeSnapshot());
     const host = await newHost('general');
     expect((await host.sync()).code).toBe(EXIT.ok);
@@ -156,7 +156,7 @@ describe('fleet-login-agent sync from S3', () => {
     expect(bundles.proxy.requests.every((request) => request.method === 'GET')).toBe(true);
   });
 
-  it('keeps the bundle and reports its age and the error when S3 is unreachable', async () => {
+  it('keeps the bundle when S3 is unreachable', async () => {
     await bundles.publish(makeSnapshot());
     const host = await newHost('general');
     expect((await host.sync()).code).toBe(EXIT.ok);
