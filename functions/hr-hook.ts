@@ -11,23 +11,28 @@ const logger = createLogger('hr-hook');
 
 /** Builds the handler. The secret parameter may hold two secrets, one per line, while one is rotated. */
 export function createHrHookHandler(getRuntime: () => Runtime = defaultRuntime) {
-  return withLogger(logger, async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
-    const runtime = getRuntime();
-    const secrets = (await runtime.parameters.get(runtime.config.hr.hookSecretParameter)).split('\n').map((line) => line.trim());
-    const request = {
-      method: event.requestContext.http.method,
-      headers: event.headers,
-      ...(event.body === undefined ? {} : { body: event.body }),
-      isBase64Encoded: event.isBase64Encoded,
-    };
-    const deps = {
-      secrets,
-      groupField: runtime.config.hr.groupField,
-      inbox: runtime.bucket(runtime.config.buckets.inbox),
-      log: logger,
-    };
-    return handleHrHook(request, deps);
-  }).use(
+  return withLogger(
+    logger,
+    async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+      const runtime = getRuntime();
+      const secrets = (await runtime.parameters.get(runtime.config.hr.hookSecretParameter))
+        .split('\n')
+        .map((line) => line.trim());
+      const request = {
+        method: event.requestContext.http.method,
+        headers: event.headers,
+        ...(event.body === undefined ? {} : { body: event.body }),
+        isBase64Encoded: event.isBase64Encoded,
+      };
+      const deps = {
+        secrets,
+        groupField: runtime.config.hr.groupField,
+        inbox: runtime.bucket(runtime.config.buckets.inbox),
+        log: logger,
+      };
+      return handleHrHook(request, deps);
+    },
+  ).use(
     // A failure to store becomes a bare 500, which the HR system retries with backoff.
     httpErrorHandler({ logger: (error: unknown) => logger.error('delivery not stored', { error }) }),
   );

@@ -82,7 +82,13 @@ function fakeBucket() {
     writes.push(Key);
     return { ETag: etag };
   });
-  return { objects, writes, setInterference: (fn: typeof interfere) => void (interfere = fn) };
+  return {
+    objects,
+    writes,
+    setInterference: (fn: typeof interfere) => {
+      interfere = fn;
+    },
+  };
 }
 
 function serialOf(bucket: ReturnType<typeof fakeBucket>, hostClass: string): number | undefined {

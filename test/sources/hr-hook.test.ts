@@ -21,7 +21,12 @@ const fieldBased = JSON.stringify({
       action: 'Updated',
       timestamp: ISO_NOW,
       changedFields: ['Status'],
-      fields: { 'Work Email': 'jane.doe@example.test', Status: 'Inactive', Department: 'SRE', 'Pay Rate': '1000' },
+      fields: {
+        'Work Email': 'jane.doe@example.test',
+        Status: 'Inactive',
+        Department: 'SRE',
+        'Pay Rate': '1000',
+      },
     },
   ],
 });
@@ -77,7 +82,10 @@ describe('handleHrHook', () => {
   });
 
   it.each([
-    ['a wrong signature', (s: Awaited<ReturnType<typeof setup>>) => s.signed(eventBased, ISO_NOW, 'not-the-secret')],
+    [
+      'a wrong signature',
+      (s: Awaited<ReturnType<typeof setup>>) => s.signed(eventBased, ISO_NOW, 'not-the-secret'),
+    ],
     [
       'a signature over a re-serialised body',
       (s: Awaited<ReturnType<typeof setup>>) => {
@@ -88,9 +96,18 @@ describe('handleHrHook', () => {
         });
       },
     ],
-    ['a timestamp 6 minutes old', (s: Awaited<ReturnType<typeof setup>>) => s.signed(eventBased, '2026-12-01T10:14:00+0000')],
-    ['a timestamp 6 minutes ahead', (s: Awaited<ReturnType<typeof setup>>) => s.signed(eventBased, '2026-12-01T10:26:00+0000')],
-    ['a timestamp that is not a time', (s: Awaited<ReturnType<typeof setup>>) => s.signed(eventBased, 'yesterday')],
+    [
+      'a timestamp 6 minutes old',
+      (s: Awaited<ReturnType<typeof setup>>) => s.signed(eventBased, '2026-12-01T10:14:00+0000'),
+    ],
+    [
+      'a timestamp 6 minutes ahead',
+      (s: Awaited<ReturnType<typeof setup>>) => s.signed(eventBased, '2026-12-01T10:26:00+0000'),
+    ],
+    [
+      'a timestamp that is not a time',
+      (s: Awaited<ReturnType<typeof setup>>) => s.signed(eventBased, 'yesterday'),
+    ],
     ['missing headers', (s: Awaited<ReturnType<typeof setup>>) => s.call(eventBased, {})],
   ])('answers 401 to %s and stores nothing', async (_case, send) => {
     const state = await setup();
