@@ -1,11 +1,14 @@
 // Lambda: renews the LDAP link's CA and leaf certificates in SSM, on a daily schedule or invoked by hand.
 
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { withLogger } from '../shared/lambda.ts';
 import { createLogger } from '../shared/log.ts';
+import { createMetrics, recordRotation } from '../shared/metrics.ts';
 import { rotateCertificates } from '../shared/pki/rotate.ts';
 import { createRotationSetup, type RotationSetup } from '../shared/pki/setup.ts';
 
 const logger = createLogger('rotate-certs');
+const metrics = createMetrics('rotate-certs');
 
 let coldStartSetup: RotationSetup | undefined;
 
@@ -22,6 +25,7 @@ export function createRotateCertsHandler(getSetup: () => RotationSetup = default
     try {
       const report = await rotateCertificates(config, { store, alerter });
       const steps = report.steps.map((step) => step.kind);
+      recordRotation(metrics, { failed: false, steps, expiring: report.expiring.length });
       logger.info('certificate rotation finished', {
         prefix: config.prefix,
         steps,
@@ -37,10 +41,11 @@ export function createRotateCertsHandler(getSetup: () => RotationSetup = default
         })),
       };
     } catch (error) {
+      recordRotation(metrics, { failed: true });
       logger.error('certificate rotation failed', { prefix: config.prefix, error });
       throw error;
     }
-  });
+  }).use(logMetrics(metrics));
 }
 
 export const handler = createRotateCertsHandler();
