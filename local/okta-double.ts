@@ -5,6 +5,15 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { OktaGroup, OktaUser } from '../shared/sources/okta-api.ts';
 
+/** Okta's lifecycle operations (POST /api/v1/users/{id}/lifecycle/{operation}) and the status each leaves. */
+const LIFECYCLE_STATUS: Record<string, string> = {
+  activate: 'ACTIVE',
+  reactivate: 'ACTIVE',
+  deactivate: 'DEPROVISIONED',
+  suspend: 'SUSPENDED',
+  unsuspend: 'ACTIVE',
+};
+
 export interface OktaDouble {
   /** Base URL to use as the Okta org URL. */
   url: string;
@@ -19,7 +28,8 @@ export interface OktaDouble {
 }
 
 /**
- * Starts the double on a free loopback port. Only GET /api/v1/users/{id} and /groups are served.
+ * Starts the double on a free loopback port. It serves GET /api/v1/users/{id}, its /groups,
+ * GET /api/v1/groups/{id}/users, and POST /api/v1/users/{id}/lifecycle/{operation} to change a status.
  * With `stateFile`, users survive a restart, as they do in a real org.
  */
 export async function startOktaDouble(
@@ -66,6 +76,15 @@ export async function startOktaDouble(
             200,
             members.map((entry) => entry.user),
           );
+    }
+    const lifecycle = path.match(/^\/api\/v1\/users\/([^/]+)\/lifecycle\/([a-z]+)$/);
+    if (request.method === 'POST' && lifecycle?.[1] && lifecycle[2]) {
+      const target = users.get(decodeURIComponent(lifecycle[1]));
+      const status = LIFECYCLE_STATUS[lifecycle[2]];
+      if (!target || !status) return send(404, { errorCode: 'E0000007' });
+      target.user = { ...target.user, status };
+      save();
+      return send(200, {});
     }
     const match = path.match(/^\/api\/v1\/users\/([^/]+)(\/groups)?$/);
     const entry = match?.[1] ? users.get(decodeURIComponent(match[1])) : undefined;

@@ -157,10 +157,12 @@ async function serveHook(
 
   const chunks: Buffer[] = [];
   let size = 0;
+  // Keep at most one byte past the limit, as API Gateway's own cap would, so the handler answers 413.
+  const keep = MAX_WEBHOOK_BODY_BYTES + 1;
   for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    // Keep one byte past the limit so the handler still sees the body is too large.
-    if (size <= MAX_WEBHOOK_BODY_BYTES + 1) chunks.push(chunk as Buffer);
+    const bytes = chunk as Buffer;
+    if (size < keep) chunks.push(bytes.subarray(0, keep - size));
+    size += bytes.length;
   }
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) {

@@ -1,7 +1,7 @@
 // The one configuration module: every setting, its environment variable and its default.
 
 import { PUBLISH_SHRINK_LIMIT_PERCENT } from './bundle/publish.ts';
-import { DEFAULT_FIRST_GID_NUMBER, DEFAULT_FIRST_UID_NUMBER } from './directory/embedded-store.ts';
+import { readIdNumberRange } from './directory/id-numbers.ts';
 import { LDAP_CONFIG_VARIABLES, type LdapSettings, loadLdapSettings } from './directory/ldap-config.ts';
 import { ConfigError } from './errors.ts';
 
@@ -133,8 +133,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     policyFile: value('POLICY_FILE', 'config/host-classes.yaml'),
     signingKeyParameter: value('SIGNING_KEY_PARAMETER', '/fleet-login/bundle/signing-key'),
-    firstUidNumber: integer(env, 'FIRST_UID_NUMBER', DEFAULT_FIRST_UID_NUMBER),
-    firstGidNumber: integer(env, 'FIRST_GID_NUMBER', DEFAULT_FIRST_GID_NUMBER),
+    ...readIdNumberRange(env),
   };
 }
 
@@ -185,17 +184,6 @@ function regex(env: Env, name: string, fallback: string): RegExp {
       cause: error,
     });
   }
-}
-
-function integer(env: Env, name: string, fallback: number): number {
-  const raw = env[name]?.trim();
-  if (!raw) return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < 1000 || Number(raw) > 2 ** 31 - 2) {
-    throw new ConfigError(
-      `${name} must be a whole number from 1000 to ${2 ** 31 - 2}; got ${JSON.stringify(raw)}`,
-    );
-  }
-  return Number(raw);
 }
 
 function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {

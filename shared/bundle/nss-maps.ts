@@ -9,9 +9,13 @@ export const POSIX_NAME = /^[a-z_][a-z0-9_.-]{0,31}$/;
 /** Longest GECOS field written, in UTF-8 bytes; longer display names are cut at a character boundary. */
 export const GECOS_MAX_BYTES = 256;
 
-/** Characters no field of a colon-separated, one-line record may hold: control characters and `:`. */
+/**
+ * Characters no field of a colon-separated, one-line record may hold: C0 and C1 control characters,
+ * `:`, the Unicode line and paragraph separators, and the bidirectional formatting characters that
+ * can make a record display differently from its bytes.
+ */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the purpose.
-const UNSAFE_IN_RECORD = /[\u0000-\u001f\u007f:]/;
+const UNSAFE_IN_RECORD = /[\u0000-\u001f\u007f-\u009f:\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
 /** Maps a host class is given, one record per line, before rendering to bytes. */
 export interface NssMaps {
@@ -39,9 +43,9 @@ export interface MapOptions {
 }
 
 /**
- * Cleans a display name for the GECOS field: control characters (newlines included) and `:`
- * become spaces, runs of spaces collapse, and the result is trimmed and cut to GECOS_MAX_BYTES.
- * Commas stay, because GECOS uses them to separate its own sub-fields.
+ * Cleans a display name for the GECOS field: control characters (newlines included), bidirectional
+ * formatting characters and `:` become spaces, runs of spaces collapse, and the result is trimmed
+ * and cut to GECOS_MAX_BYTES. Commas stay, because GECOS uses them to separate its own sub-fields.
  */
 export function cleanGecos(displayName: string): string {
   const cleaned = displayName.replace(new RegExp(UNSAFE_IN_RECORD, 'g'), ' ').replace(/\s+/g, ' ').trim();

@@ -245,7 +245,14 @@ function sameFiles(a: Manifest['files'], b: Manifest['files']): boolean {
   return true;
 }
 
-/** A manifest with more than half its lifetime left need not be re-signed when nothing changed. */
+/**
+ * Share of a bundle's lifetime after which an unchanged bundle is signed again. A quarter (18 h of
+ * the default 72 h) keeps every host's bundle younger than the agent's 24 h staleness alarm, with the
+ * 15-minute publish schedule and the poll interval to spare.
+ */
+export const RESIGN_AFTER_LIFETIME_SHARE = 0.25;
+
+/** An unchanged manifest is re-signed once it has used RESIGN_AFTER_LIFETIME_SHARE of its lifetime. */
 function isFresh(manifest: Manifest, now: Date, lifetimeMs: number): boolean {
-  return Date.parse(manifest.expiresAt) - now.getTime() > lifetimeMs / 2;
+  return now.getTime() - Date.parse(manifest.issuedAt) < lifetimeMs * RESIGN_AFTER_LIFETIME_SHARE;
 }

@@ -6,12 +6,8 @@ import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { DirectoryError } from '../errors.ts';
 import { isErrno } from '../storage/local-store.ts';
+import { FIRST_GID_NUMBER, FIRST_UID_NUMBER } from './id-numbers.ts';
 import type { DirectorySnapshot, DirectoryStore, Group, NewPerson, Person, PersonChanges } from './model.ts';
-
-/** First uidNumber handed out: above the 1000–60000 range distributions give local accounts. */
-export const DEFAULT_FIRST_UID_NUMBER = 100_000;
-/** First gidNumber for shared groups, apart from the uid range that user-private groups mirror. */
-export const DEFAULT_FIRST_GID_NUMBER = 500_000;
 
 const DEFAULT_SHELL = '/bin/bash';
 
@@ -107,6 +103,10 @@ export class EmbeddedDirectoryStore implements DirectoryStore {
     });
   }
 
+  async findGroup(name: string): Promise<Group | undefined> {
+    return (await this.read()).groups.find((group) => group.name === name);
+  }
+
   ensureGroup(name: string): Promise<Group> {
     return this.update((file) => {
       const existing = file.groups.find((group) => group.name === name);
@@ -173,8 +173,8 @@ export class EmbeddedDirectoryStore implements DirectoryStore {
   private emptyFile(): DirectoryFile {
     return {
       format: 1,
-      nextUidNumber: this.options.firstUidNumber ?? DEFAULT_FIRST_UID_NUMBER,
-      nextGidNumber: this.options.firstGidNumber ?? DEFAULT_FIRST_GID_NUMBER,
+      nextUidNumber: this.options.firstUidNumber ?? FIRST_UID_NUMBER,
+      nextGidNumber: this.options.firstGidNumber ?? FIRST_GID_NUMBER,
       people: [],
       groups: [],
     };

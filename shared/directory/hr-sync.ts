@@ -4,7 +4,7 @@ import type { Log } from '../log.ts';
 import type { HrClient } from '../sources/hr-api.ts';
 import type { HrFields, HrInboxEntry } from '../sources/hr-events.ts';
 import type { DirectoryStore, Person } from './model.ts';
-import { posixGroupName, type SyncOutcome } from './okta-sync.ts';
+import { groupNameProblem, posixGroupName, type SyncOutcome } from './okta-sync.ts';
 
 /** HR statuses that end access, compared in lower case. */
 const INACTIVE_STATUSES = new Set(['inactive', 'terminated']);
@@ -106,7 +106,12 @@ function isTerminated(fields: HrFields, now: Date): boolean {
 /** Keeps the person in exactly one HR-driven group: the one named after the current group field value. */
 async function applyHrGroup(person: Person, value: string | undefined, deps: HrSyncDeps): Promise<string[]> {
   const prefix = deps.settings.groupPrefix;
-  const wanted = value ? `${prefix}${posixGroupName(value)}` : undefined;
+  let wanted = value ? `${prefix}${posixGroupName(value)}` : undefined;
+  const problem = wanted && (await groupNameProblem(wanted, { store: deps.store, settings: {} }));
+  if (problem) {
+    deps.log.warn('group skipped', { group: value, reason: problem });
+    wanted = undefined;
+  }
   const current = (await deps.store.groupsOf(person.username)).filter((group) => group.startsWith(prefix));
   const changes: string[] = [];
   if (wanted && !current.includes(wanted)) {

@@ -4,6 +4,7 @@ import { ConfigError } from '../errors.ts';
 import type { ParameterReader } from '../parameters.ts';
 import { DEFAULT_PKI_PREFIX } from '../pki/config.ts';
 import { loadLdapTlsMaterial } from '../pki/tls-material.ts';
+import { readIdNumberRange } from './id-numbers.ts';
 import type { LdapStoreOptions } from './ldap-options.ts';
 
 /** Attribute that membership changes write. Reads always accept memberUid, member and uniqueMember. */
@@ -17,10 +18,7 @@ export const LDAP_TIMEOUT_MS = 10_000;
 export const LDAP_CONNECT_TIMEOUT_MS = 5_000;
 /** Paged-results page size: nsscache uses 1,000, and so does Active Directory's default MaxPageSize. */
 export const LDAP_PAGE_SIZE = 1_000;
-/** First uidNumber handed out; high enough to stay clear of system accounts and most existing ranges. */
-export const FIRST_UID_NUMBER = 100_000;
-/** First gidNumber for shared groups; user-private groups take their person's uidNumber instead. */
-export const FIRST_GID_NUMBER = 500_000;
+export { FIRST_GID_NUMBER, FIRST_UID_NUMBER } from './id-numbers.ts';
 
 /** Every variable loadLdapSettings reads. */
 export const LDAP_CONFIG_VARIABLES = [
@@ -90,8 +88,7 @@ export function loadLdapSettings(env: NodeJS.ProcessEnv): LdapSettings {
     pageSize: integerVariable(env, 'LDAP_PAGE_SIZE', LDAP_PAGE_SIZE, 0),
     pkiPrefix: env.PKI_PARAMETER_PREFIX?.trim() || DEFAULT_PKI_PREFIX,
     memberMode: memberMode(env),
-    firstUidNumber: integerVariable(env, 'FIRST_UID_NUMBER', FIRST_UID_NUMBER),
-    firstGidNumber: integerVariable(env, 'FIRST_GID_NUMBER', FIRST_GID_NUMBER),
+    ...readIdNumberRange(env),
   };
 }
 

@@ -160,6 +160,13 @@ export class LdapStore implements DirectoryStore {
     });
   }
 
+  findGroup(name: string): Promise<Group | undefined> {
+    return this.run(`finding group ${name}`, async (client) => {
+      const found = await findGroupEntry(client, this.lookup, name, this.groupReadAttributes());
+      return found && this.toGroup(found);
+    });
+  }
+
   ensureGroup(name: string): Promise<Group> {
     if (!POSIX_NAME.test(name))
       throw new ValidationError(`group name ${JSON.stringify(name)} is not a valid POSIX name`, 'name');

@@ -87,6 +87,7 @@ export interface DirectoryStore {
   updatePerson(username: string, changes: PersonChanges): Promise<Person>;
   /** Deletes the person and their user-private group and removes them from every group. Their uidNumber stays retired. */
   deletePerson(username: string): Promise<void>;
+  findGroup(name: string): Promise<Group | undefined>;
   /** Returns the group, creating it with a newly allocated gidNumber when it does not exist. */
   ensureGroup(name: string): Promise<Group>;
   /** Names of the groups (other than the private group) that list the person as a member. */

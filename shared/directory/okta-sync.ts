@@ -5,6 +5,7 @@ import { parseAuthorizedKey } from '../bundle/ssh-key.ts';
 import type { Log } from '../log.ts';
 import type { OktaClient, OktaGroup, OktaUser } from '../sources/okta-api.ts';
 import type { DirectoryStore, Person, PersonStatus } from './model.ts';
+import { isReservedName } from './reserved-names.ts';
 import { resolveUsername } from './username.ts';
 
 /** Okta statuses in which a person keeps access. STAGED people have not been activated yet. */
@@ -72,13 +73,15 @@ export async function syncOktaUser(userId: string, deps: OktaSyncDeps): Promise<
     // A disabled person keeps no key in the directory, so no bundle or reader can hand one out.
     sshPublicKeys: status === 'active' ? keysOf(user, deps) : [],
   };
-  const groups = status === 'active' ? posixGroupsOf(oktaGroups, deps) : [];
+  const groups = status === 'active' ? await posixGroupsOf(oktaGroups, deps) : [];
 
   if (!existing) {
     const username = await resolveUsername(
       user.profile.login,
       userId,
-      async (name) => (await store.findPerson(name)) !== undefined,
+      // A group of that name would become the person's user-private group and hand its members to them.
+      async (name) =>
+        (await store.findPerson(name)) !== undefined || (await store.findGroup(name)) !== undefined,
     );
     const person = await store.createPerson({ username, sourceId: userId, ...desired });
     const changes = ['person', ...(await applyGroups(person, groups, deps))];
@@ -104,10 +107,18 @@ function displayNameOf(user: OktaUser): string {
 /** Splits values on line breaks and keeps each valid key once; an invalid key is skipped and logged. */
 function keysOf(user: OktaUser, deps: OktaSyncDeps): string[] {
   const value = (user.profile as Record<string, unknown>)[deps.settings.keysAttribute];
-  const values = Array.isArray(value) ? value : typeof value === 'string' ? [value] : [];
+  const values: unknown[] = Array.isArray(value)
+    ? value
+    : value === undefined || value === null
+      ? []
+      : [value];
   const keys: string[] = [];
   for (const text of values) {
-    if (typeof text !== 'string') continue;
+    if (typeof text !== 'string') {
+      const reason = `${deps.settings.keysAttribute} holds a ${typeof text}, not a string or a list of strings`;
+      deps.log.warn('ssh key skipped', { userId: user.id, reason });
+      continue;
+    }
     for (const line of text.split(/\r\n|\r|\n/)) {
       if (line.trim() === '') continue;
       try {
@@ -130,21 +141,33 @@ function isInScope(groups: readonly OktaGroup[], scopeGroups: readonly string[] 
   return groups.some((group) => scopeGroups.includes(group.profile.name));
 }
 
-function posixGroupsOf(groups: readonly OktaGroup[], deps: OktaSyncDeps): string[] {
+async function posixGroupsOf(groups: readonly OktaGroup[], deps: OktaSyncDeps): Promise<string[]> {
   const names = new Set<string>();
   for (const group of groups) {
     if (!deps.settings.groupPattern.test(group.profile.name)) continue;
     const name = posixGroupName(group.profile.name);
-    const hrPrefix = deps.settings.hrGroupPrefix;
-    if (hrPrefix && name.startsWith(hrPrefix)) {
-      deps.log.warn('group skipped', {
-        group: group.profile.name,
-        reason: 'name has the prefix of HR-driven groups',
-      });
-    } else if (POSIX_NAME.test(name)) names.add(name);
-    else deps.log.warn('group skipped', { group: group.profile.name, reason: 'no valid POSIX name' });
+    const problem = await groupNameProblem(name, deps);
+    if (problem) deps.log.warn('group skipped', { group: group.profile.name, reason: problem });
+    else names.add(name);
   }
   return [...names];
+}
+
+/**
+ * Returns why a POSIX group name must not be used for a source group, or undefined when it may. A
+ * reserved name would grant what the host gives that group (`%sudo` in sudoers); a person's name
+ * would add members to their user-private group.
+ */
+export async function groupNameProblem(
+  name: string,
+  deps: { store: DirectoryStore; settings: { hrGroupPrefix?: string } },
+): Promise<string | undefined> {
+  if (!POSIX_NAME.test(name)) return 'no valid POSIX name';
+  if (isReservedName(name)) return `${name} is a reserved system group`;
+  const hrPrefix = deps.settings.hrGroupPrefix;
+  if (hrPrefix && name.startsWith(hrPrefix)) return 'name has the prefix of HR-driven groups';
+  if (await deps.store.findPerson(name)) return `${name} is a person's user-private group`;
+  return undefined;
 }
 
 /** Lower-cases an Okta group name and replaces each run of other characters with `-`. */

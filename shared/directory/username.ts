@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { POSIX_NAME } from '../bundle/nss-maps.ts';
 import { DirectoryError } from '../errors.ts';
+import { isReservedName } from './reserved-names.ts';
 
 /** Maximum POSIX name length, the limit GCP OS Login and Okta ASA also use. */
 export const MAX_USERNAME_LENGTH = 32;
@@ -11,77 +12,50 @@ export const MAX_USERNAME_LENGTH = 32;
 const SUFFIX_HEX_DIGITS = 8;
 
 /**
- * Names that already exist on stock Debian, Ubuntu and Amazon Linux images or that operators
- * rely on. `files` comes before `cache` in nsswitch.conf, so such a person would silently get the
- * local account instead; they get a suffixed name.
- */
-const RESERVED_NAMES = new Set([
-  'root',
-  'daemon',
-  'bin',
-  'sys',
-  'sync',
-  'games',
-  'man',
-  'lp',
-  'mail',
-  'news',
-  'uucp',
-  'proxy',
-  'www-data',
-  'backup',
-  'list',
-  'irc',
-  'gnats',
-  'nobody',
-  'systemd-network',
-  'systemd-resolve',
-  'systemd-timesync',
-  'messagebus',
-  'sshd',
-  '_apt',
-  'syslog',
-  'admin',
-  'ubuntu',
-  'ec2-user',
-  'debian',
-  'centos',
-  'ssm-user',
-  'adm',
-  'shutdown',
-  'halt',
-  'operator',
-  'ftp',
-  'chrony',
-  'polkitd',
-  'sudo',
-  'wheel',
-  'users',
-  'staff',
-  'shadow',
-  'ssh',
-  'docker',
-]);
-
-/**
  * Derives the POSIX name for a login such as `Jane.Doe+ops@example.com`:
- * 1. take the part before `@`, fold accents to ASCII and lower-case it;
+ * 1. take the part before `@`, lower-case it and fold accents and letters such as ß, ł, ø to ASCII;
  * 2. replace each run of characters outside `[a-z0-9_.-]` with `_` (so `+ops` becomes `_ops`);
  * 3. prefix `u` when the name does not start with a letter or `_` (`23nrao` → `u23nrao`);
  * 4. when longer than 32 characters, keep 23 and append `-` and 8 hex digits of the SHA-256 of
  *    the whole lower-cased login, so two long logins sharing a prefix stay distinct.
- * The same login always gives the same name; collisions are resolved by `resolveUsername`.
+ * A login with no letter or digit left becomes `u` and 8 hex digits of the login's SHA-256. The same
+ * login always gives the same name; collisions are resolved by `resolveUsername`.
  */
 export function usernameFor(login: string): string {
   const lower = login.trim().toLowerCase();
   const local = lower.includes('@') ? lower.slice(0, lower.lastIndexOf('@')) : lower;
-  let name = local
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .replace(/[^a-z0-9_.-]+/g, '_');
+  let name = transliterate(local.normalize('NFKD').replace(/[\u0300-\u036f]/g, '')).replace(
+    /[^a-z0-9_.-]+/g,
+    '_',
+  );
+  // A login with no letter or digit left (`日本@…`, `@…`) gets a name made from its hash alone.
+  if (!/[a-z0-9]/.test(name)) return `u${digest(lower)}`;
   if (!/^[a-z_]/.test(name)) name = `u${name}`;
   if (name.length > MAX_USERNAME_LENGTH) name = withSuffix(name, lower);
   return name;
+}
+
+/** Latin letters that NFKD does not split into a base letter and a mark. */
+const LATIN_LETTERS: Record<string, string> = {
+  ß: 'ss',
+  ł: 'l',
+  ø: 'o',
+  æ: 'ae',
+  œ: 'oe',
+  đ: 'd',
+  ð: 'd',
+  þ: 'th',
+  ı: 'i',
+  ŧ: 't',
+  ħ: 'h',
+};
+
+function transliterate(text: string): string {
+  return text.replace(/[ßłøæœđðþıŧħ]/g, (letter) => LATIN_LETTERS[letter] ?? letter);
+}
+
+function digest(seed: string): string {
+  return createHash('sha256').update(seed).digest('hex').slice(0, SUFFIX_HEX_DIGITS);
 }
 
 /**
@@ -97,14 +71,14 @@ export async function resolveUsername(
   const candidates = [base, withSuffix(base, sourceId), withSuffix(base, `${sourceId}/${login}`)];
   for (const candidate of candidates) {
     if (!POSIX_NAME.test(candidate)) continue;
-    if (RESERVED_NAMES.has(candidate)) continue;
+    if (isReservedName(candidate)) continue;
     if (!(await isTaken(candidate))) return candidate;
   }
   throw new DirectoryError(`no free username for ${login}: ${candidates.join(', ')} are all taken`);
 }
 
 function withSuffix(name: string, seed: string): string {
-  const suffix = createHash('sha256').update(seed).digest('hex').slice(0, SUFFIX_HEX_DIGITS);
+  const suffix = digest(seed);
   const keep = MAX_USERNAME_LENGTH - SUFFIX_HEX_DIGITS - 1;
   return `${name.slice(0, keep).replace(/[.-]+$/, '')}-${suffix}`;
 }

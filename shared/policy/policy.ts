@@ -19,7 +19,11 @@ const sudoRuleSchema = z
         z
           .string()
           .min(1)
-          .regex(/^[^\n\r,:\\]+$|^ALL$/, 'must be one absolute command or ALL'),
+          // sudo needs a fully qualified path; visudo rejects `systemctl restart nginx` and every host would then reject the bundle.
+          .regex(
+            /^ALL$|^\/[^\s,:\\=]+( [^\n\r,:\\=]*)?$/,
+            'must be ALL or an absolute path such as /usr/bin/systemctl, optionally with arguments',
+          ),
       )
       .min(1),
     noPassword: z.boolean().default(true),

@@ -1,13 +1,15 @@
 // A folder that behaves like an S3 bucket: atomic creates, ETags and conditional writes.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { link, mkdir, open, readdir, readFile, rename, rm, rmdir, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { PreconditionFailedError, StorageError } from '../errors.ts';
 import type { GetResult, ObjectStore } from './object-store.ts';
 
 const LOCK_RETRY_MS = 5;
 const LOCK_TIMEOUT_MS = 5_000;
+/** Age after which a lock is taken as left by a crashed writer and removed. */
+const LOCK_STALE_MS = 30_000;
 
 /** Quoted hex MD5 of the body, the ETag S3 gives a single-part upload. */
 export function etagOf(body: Buffer): string {
@@ -83,7 +85,12 @@ export class LocalFolderStore implements ObjectStore {
   private pathOf(key: string): string {
     const path = join(this.root, key);
     const inside = relative(this.root, path);
-    if (key === '' || inside.startsWith('..') || inside.split(sep).some((part) => part.startsWith('.'))) {
+    if (
+      key === '' ||
+      key.startsWith('/') ||
+      inside.startsWith('..') ||
+      inside.split(sep).some((part) => part.startsWith('.'))
+    ) {
       throw new StorageError(`invalid object key ${JSON.stringify(key)}`);
     }
     return path;
@@ -113,6 +120,8 @@ export class LocalFolderStore implements ObjectStore {
         return () => rmdir(lockDir);
       } catch (error) {
         if (!isErrno(error, 'EEXIST')) throw error;
+        // A holder killed mid-write leaves its lock behind; a compare-and-swap takes milliseconds.
+        if (await isStale(lockDir)) await rmdir(lockDir).catch(() => undefined);
         if (Date.now() > deadline)
           throw new StorageError(`timed out waiting for the lock on ${key} in ${this.root}`);
         await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS));
@@ -135,6 +144,11 @@ export class LocalFolderStore implements ObjectStore {
       else keys.push(relative(this.root, path).split(sep).join('/'));
     }
   }
+}
+
+async function isStale(lockDir: string): Promise<boolean> {
+  const info = await stat(lockDir).catch(() => undefined);
+  return info !== undefined && Date.now() - info.mtimeMs > LOCK_STALE_MS;
 }
 
 export function isErrno(error: unknown, code: string): boolean {

@@ -23,6 +23,9 @@ describe('cleanGecos', () => {
     ['Tab\there\r\n', 'Tab here'],
     ['  Zoë   Ärger ', 'Zoë Ärger'],
     ['a\u0000b\u007fc', 'a b c'],
+    ['next\u0085line', 'next line'],
+    ['evil\u202Egnp.exe\u202C', 'evil gnp.exe'],
+    ['para\u2029graph', 'para graph'],
   ])('cleans %j to %j', (input, expected) => {
     expect(cleanGecos(input)).toBe(expected);
   });

@@ -13,7 +13,7 @@ import type { HostClassPolicy } from '../../shared/policy/policy.ts';
 import { clientTls } from '../fixtures/ldap/store.ts';
 import { type SlapdServer, startSlapd } from '../harness/slapd.ts';
 
-const REFERENCE = new URL('../../../shared/reference/', import.meta.url);
+const REFERENCE = new URL('../fixtures/nsscache-reference/', import.meta.url);
 const SUFFIX = 'dc=example,dc=com';
 /** One class that admits every active person, with no shell override and no sudo rules. */
 const EVERYONE: HostClassPolicy = {

@@ -71,6 +71,22 @@ describe('syncOktaUser', () => {
     expect((await store.findPerson('ana.lopez'))?.sshPublicKeys).toEqual([keyA, keyB]);
   });
 
+  it('logs a key attribute of the wrong type and keeps the valid keys', async () => {
+    const warnings: unknown[] = [];
+    const store = new EmbeddedDirectoryStore(join(await tempDir(), 'directory.json'));
+    const client = new OktaClient({ orgUrl: okta.url, apiToken: okta.apiToken });
+    const log = { ...silentLog, warn: (...args: unknown[]) => void warnings.push(args) };
+    okta.setUser(user({ sshPublicKeys: [42, keyA] as unknown as string[] }));
+    await syncOktaUser('00uANA', {
+      okta: client,
+      store,
+      settings: { keysAttribute: 'sshPublicKeys', groupPattern: /./ },
+      log,
+    });
+    expect((await store.findPerson('ana.lopez'))?.sshPublicKeys).toEqual([keyA]);
+    expect(JSON.stringify(warnings)).toContain('sshPublicKeys holds a number');
+  });
+
   it('skips an invalid key and keeps the valid one', async () => {
     const { store, sync } = await setup();
     okta.setUser(user({ sshPublicKeys: ['ssh-ed25519 AAAAnotakey', keyA] }));
@@ -166,5 +182,41 @@ describe('syncOktaUser', () => {
     okta.setUser(user(), ['Sales']);
     await sync();
     expect(await store.findPerson('ana.lopez')).toMatchObject({ status: 'disabled', sshPublicKeys: [] });
+  });
+
+  it('never puts a person into a reserved system group', async () => {
+    const { store, sync } = await setup();
+    okta.setUser(user(), ['sudo', 'Root', 'docker', 'systemd-journal', 'Wheel', 'SSH Ops']);
+    await sync();
+    expect(await store.groupsOf('ana.lopez')).toEqual(['ssh-ops']);
+    expect((await store.snapshot()).groups.map((group) => group.name).sort()).toEqual([
+      'ana.lopez',
+      'ssh-ops',
+    ]);
+  });
+
+  it("never adds members to another person's user-private group", async () => {
+    const { store, sync } = await setup();
+    await store.createPerson({
+      username: 'ben',
+      displayName: 'Ben',
+      sourceId: '00uBEN',
+      status: 'active',
+      sshPublicKeys: [],
+    });
+    okta.setUser(user(), ['Ben', 'SSH Ops']);
+    await sync();
+    expect(await store.groupsOf('ana.lopez')).toEqual(['ssh-ops']);
+    expect((await store.findGroup('ben'))?.members).toEqual([]);
+  });
+
+  it('gives a login that matches an existing group a suffixed name', async () => {
+    const { store, sync } = await setup();
+    await store.ensureGroup('engineering');
+    okta.setUser(user({ login: 'engineering@example.test' }));
+    const outcome = await sync();
+    expect(outcome.username).toMatch(/^engineering-[0-9a-f]{8}$/);
+    const names = (await store.snapshot()).groups.map((group) => group.name);
+    expect(names.filter((name) => name === 'engineering')).toHaveLength(1);
   });
 });

@@ -15,6 +15,8 @@ describe('usernameFor', () => {
     ['1042@example.test', 'u1042'],
     ['-dash@example.test', 'u-dash'],
     ['plainname', 'plainname'],
+    ['straße@example.test', 'strasse'],
+    ['łukasz.øberg@example.test', 'lukasz.oberg'],
   ])('maps %s to %s', (login, expected) => {
     expect(usernameFor(login)).toBe(expected);
   });
@@ -26,6 +28,11 @@ describe('usernameFor', () => {
     expect(names[0]).not.toBe(names[1]);
     for (const name of names) expect(name).toMatch(POSIX_NAME);
     expect([usernameFor(contractor), usernameFor(intern)]).toEqual(names);
+  });
+
+  it.each(['日本@example.test', '@example.test', '+++@example.test'])('gives %s a hashed name', (login) => {
+    expect(usernameFor(login)).toMatch(/^u[0-9a-f]{8}$/);
+    expect(usernameFor(login)).toBe(usernameFor(login));
   });
 
   it('never yields a name that is all digits or starts with a digit (C10)', () => {
