@@ -3,8 +3,10 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy, { type MiddyfiedHandler } from '@middy/core';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { loadConfig } from './config.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
+import type { HttpRequest } from './sources/http.ts';
 
 let coldStartRuntime: Runtime | undefined;
 
@@ -17,4 +19,14 @@ export function defaultRuntime(): Runtime {
 /** Wraps a handler in middy with the logger's per-invocation keys (request id, cold start). */
 export function withLogger<E, R>(logger: Logger, handler: (event: E) => Promise<R>): MiddyfiedHandler<E, R> {
   return middy<E, R>(handler).use(injectLambdaContext(logger, { resetKeys: true }));
+}
+
+/** The parts of an API Gateway HTTP API (payload 2.0) event the webhook handlers read. */
+export function toHttpRequest(event: APIGatewayProxyEventV2): HttpRequest {
+  return {
+    method: event.requestContext.http.method,
+    headers: event.headers,
+    ...(event.body === undefined ? {} : { body: event.body }),
+    isBase64Encoded: event.isBase64Encoded,
+  };
 }

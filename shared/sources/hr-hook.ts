@@ -4,7 +4,7 @@ import type { Log } from '../log.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { hrInboxKeyOf, parseHrPayload } from './hr-events.ts';
 import { checkHrSignature } from './hr-signature.ts';
-import { errorResponse, type HttpRequest, type HttpResponse, readJsonBody } from './http.ts';
+import { errorResponse, type HttpRequest, type HttpResponse, noteRejection, readJsonBody } from './http.ts';
 
 export interface HrHookDeps {
   /** Active signing secrets; two during a rotation. */
@@ -14,6 +14,8 @@ export interface HrHookDeps {
   inbox: ObjectStore;
   log: Log;
   now?: () => Date;
+  /** Called with the reason of each rejected request, for the rejection metric. */
+  onRejected?: (reason: string) => void;
 }
 
 /**
@@ -28,7 +30,7 @@ export async function handleHrHook(request: HttpRequest, deps: HrHookDeps): Prom
 
   const body = readJsonBody(request);
   if (!body.ok && body.reason === 'too-large') {
-    deps.log.warn('webhook rejected', { reason: body.reason });
+    noteRejection(deps, body.reason);
     return body.response;
   }
   // The signature covers the raw bytes, so it is checked before the body is trusted as JSON.
@@ -44,17 +46,17 @@ export async function handleHrHook(request: HttpRequest, deps: HrHookDeps): Prom
     now,
   );
   if (problem) {
-    deps.log.warn('webhook rejected', { reason: problem });
+    noteRejection(deps, problem);
     return errorResponse(401, signatureMessage(problem));
   }
   if (!body.ok) {
-    deps.log.warn('webhook rejected', { reason: body.reason });
+    noteRejection(deps, body.reason);
     return body.response;
   }
 
   const parsed = parseHrPayload(body.document, deps.groupField, now);
   if (!parsed.ok) {
-    deps.log.warn('webhook rejected', { reason: 'invalid-payload', field: parsed.field });
+    noteRejection(deps, 'invalid-payload', { field: parsed.field });
     return errorResponse(400, `invalid HR payload: ${parsed.field} ${parsed.message}`);
   }
 

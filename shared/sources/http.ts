@@ -1,5 +1,7 @@
 // The HTTP request and response shapes the webhook handlers take, independent of API Gateway.
 
+import type { Log } from '../log.ts';
+
 /** Largest webhook body accepted, in bytes; Okta batches events, and real deliveries stay far below. */
 export const MAX_WEBHOOK_BODY_BYTES = 256 * 1024;
 
@@ -52,4 +54,21 @@ export function readJsonBody(request: HttpRequest): JsonBody {
   } catch {
     return { ok: false, response: errorResponse(400, 'body is not valid JSON'), reason: 'malformed-json' };
   }
+}
+
+/** What the webhook handlers need to report a rejected request. */
+export interface RejectionSink {
+  log: Log;
+  /** Called once per rejected request with its reason, e.g. to count it in a metric. */
+  onRejected?: (reason: string) => void;
+}
+
+/** Logs a rejected request with its reason (never the body) and reports it to `onRejected`. */
+export function noteRejection(
+  sink: RejectionSink,
+  reason: string,
+  fields: Record<string, unknown> = {},
+): void {
+  sink.log.warn('webhook rejected', { reason, ...fields });
+  sink.onRejected?.(reason);
 }

@@ -3,7 +3,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Log } from '../log.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
-import { errorResponse, type HttpRequest, type HttpResponse, readJsonBody } from './http.ts';
+import { errorResponse, type HttpRequest, type HttpResponse, noteRejection, readJsonBody } from './http.ts';
 import { deliverySchema, inboxKeyOf, skipReason, toInboxEntry } from './okta-events.ts';
 
 export interface OktaHookDeps {
@@ -14,6 +14,8 @@ export interface OktaHookDeps {
   inbox: ObjectStore;
   log: Log;
   now?: () => Date;
+  /** Called with the reason of each rejected request, for the rejection metric. */
+  onRejected?: (reason: string) => void;
 }
 
 /** What one delivery did, for the log line and the metrics. */
@@ -29,7 +31,7 @@ export interface DeliveryCounts {
  */
 export async function handleOktaHook(request: HttpRequest, deps: OktaHookDeps): Promise<HttpResponse> {
   if (!isAuthorized(request, deps)) {
-    deps.log.warn('webhook rejected', { reason: 'unauthorized', method: request.method });
+    noteRejection(deps, 'unauthorized', { method: request.method });
     return errorResponse(401, `missing or wrong ${deps.authHeader} header`);
   }
   const method = request.method.toUpperCase();
@@ -53,7 +55,7 @@ function answerVerification(request: HttpRequest): HttpResponse {
 async function acceptDelivery(request: HttpRequest, deps: OktaHookDeps): Promise<HttpResponse> {
   const body = readJsonBody(request);
   if (!body.ok) {
-    deps.log.warn('webhook rejected', { reason: body.reason });
+    noteRejection(deps, body.reason);
     return body.response;
   }
   const document = body.document;
@@ -61,7 +63,7 @@ async function acceptDelivery(request: HttpRequest, deps: OktaHookDeps): Promise
   if (!delivery.success) {
     const issue = delivery.error.issues[0];
     const field = issue?.path.join('.') || '(root)';
-    deps.log.warn('webhook rejected', { reason: 'invalid-envelope', field });
+    noteRejection(deps, 'invalid-envelope', { field });
     return errorResponse(400, `invalid delivery: ${field} ${issue?.message ?? 'is invalid'}`);
   }
 

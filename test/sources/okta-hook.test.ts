@@ -137,3 +137,21 @@ describe('handleOktaHook', () => {
     expect((await call({ method: 'PUT' })).statusCode).toBe(405);
   });
 });
+
+describe('handleOktaHook rejection reports', () => {
+  it('reports each rejection reason once', async () => {
+    const reasons: string[] = [];
+    const inbox = new LocalFolderStore(await tempDir());
+    const deps = {
+      authHeader: 'authorization',
+      secret: SECRET,
+      inbox,
+      log: silentLog,
+      onRejected: (reason: string) => void reasons.push(reason),
+    };
+    await handleOktaHook({ method: 'POST', headers: {}, body: '{}' }, deps);
+    await handleOktaHook({ method: 'POST', headers: { authorization: SECRET }, body: '{' }, deps);
+    await handleOktaHook({ method: 'POST', headers: { authorization: SECRET }, body: '{}' }, deps);
+    expect(reasons).toEqual(['unauthorized', 'malformed-json', 'invalid-envelope']);
+  });
+});
