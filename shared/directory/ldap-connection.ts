@@ -53,30 +53,72 @@ export class LdapConnector {
     }
   }
 
+  /** The bound connection that `run` reuses, with the TLS material it was opened with. */
+  private connection: Promise<{ client: Client; material: string }> | undefined;
+
   /**
-   * Connects, binds and runs `work`. Any failure becomes a DirectoryError that names the `action`
-   * (with its DN or base) and the server. DirectoryErrors from `work` pass unchanged.
+   * Runs `work` on the store's bound connection, connecting and binding first when there is none
+   * or when the TLS material changed since it was opened (a rotation then takes effect at once).
+   * Any failure becomes a DirectoryError that names the `action` (with its DN or base) and the
+   * server; DirectoryErrors from `work` pass unchanged. A failure other than an LDAP result code
+   * (a timeout, a closed socket) drops the connection, so the next call connects afresh.
    */
   async run<T>(action: string, work: (client: Client) => Promise<T>): Promise<T> {
     let client: Client | undefined;
     try {
-      const tlsOptions = await this.tlsOptions();
-      const secure = !this.settings.startTls;
-      client = new Client({
-        url: this.settings.url,
-        timeout: this.settings.timeoutMs,
-        connectTimeout: this.settings.connectTimeoutMs,
-        ...(secure ? { tlsOptions } : {}),
-      });
-      if (this.settings.startTls) await client.startTLS(tlsOptions);
-      await client.bind(this.settings.bindDn, this.settings.bindPassword);
+      client = await this.connected(await this.tlsOptions());
       return await work(client);
     } catch (error) {
+      if (!(error instanceof ResultCodeError)) await this.drop(client);
       throw this.wrap(action, error);
-    } finally {
-      // A failed unbind (server gone, timeout) must not hide the operation's own outcome.
-      await client?.unbind().catch(() => undefined);
     }
+  }
+
+  /** Unbinds the reused connection; a later `run` connects again. */
+  async close(): Promise<void> {
+    await this.drop(undefined);
+  }
+
+  private async connected(tlsOptions: ConnectionOptions): Promise<Client> {
+    const material = JSON.stringify([tlsOptions.ca, tlsOptions.cert, tlsOptions.key]);
+    const current = await this.connection?.catch(() => undefined);
+    if (current && current.material !== material) await this.drop(current.client);
+    this.connection ??= this.connect(tlsOptions)
+      .then((client) => ({ client, material }))
+      .catch((error: unknown) => {
+        this.connection = undefined;
+        throw error;
+      });
+    return (await this.connection).client;
+  }
+
+  private async connect(tlsOptions: ConnectionOptions): Promise<Client> {
+    const secure = !this.settings.startTls;
+    const client = new Client({
+      url: this.settings.url,
+      timeout: this.settings.timeoutMs,
+      connectTimeout: this.settings.connectTimeoutMs,
+      ...(secure ? { tlsOptions } : {}),
+    });
+    try {
+      if (this.settings.startTls) await client.startTLS(tlsOptions);
+      await client.bind(this.settings.bindDn, this.settings.bindPassword);
+      return client;
+    } catch (error) {
+      await client.unbind().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Forgets the reused connection (only if it is still `client`, when one is given) and unbinds it. */
+  private async drop(client: Client | undefined): Promise<void> {
+    const current = this.connection;
+    if (!current) return;
+    const held = await current.catch(() => undefined);
+    if (client && held?.client !== client) return;
+    if (this.connection === current) this.connection = undefined;
+    // A failed unbind (server gone, timeout) must not hide the operation's own outcome.
+    await held?.client.unbind().catch(() => undefined);
   }
 
   /** Like `run`, for snapshots: a PagedReader on its own connection, closed in `finally`. */

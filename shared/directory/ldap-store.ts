@@ -238,6 +238,7 @@ export class LdapStore implements DirectoryStore {
 
   async close(): Promise<void> {
     this.closed = true;
+    await this.connector.close();
   }
 
   private run<T>(action: string, work: (client: Client) => Promise<T>): Promise<T> {

@@ -45,6 +45,8 @@ interface Row {
   slapaddMs: number;
   dumpMs: number;
   publishMs: number;
+  /** The snapshot's share of publishMs: connect, bind and the paged reads. */
+  snapshotMs: number;
   publishRssMiB: number;
   bundleBytes: number;
 }
@@ -60,7 +62,9 @@ export async function runLdapBench(sizes: number[]): Promise<void> {
   console.log(
     `median of ${REPEATS} runs each; (b) runs in a child process, timed inside it, peak RSS of that process`,
   );
-  console.log('people  | slapadd s | (a) dump ms | (b) publish ms | (b)/(a) | (b) peak RSS MiB | bundle KiB');
+  console.log(
+    'people  | slapadd s | (a) dump ms | (b) publish ms | of it snapshot ms | (b)/(a) | (b) peak RSS MiB | bundle KiB',
+  );
   for (const row of rows) {
     console.log(
       [
@@ -68,6 +72,7 @@ export async function runLdapBench(sizes: number[]): Promise<void> {
         (row.slapaddMs / 1000).toFixed(1).padStart(9),
         row.dumpMs.toFixed(0).padStart(11),
         row.publishMs.toFixed(0).padStart(14),
+        row.snapshotMs.toFixed(0).padStart(17),
         (row.publishMs / row.dumpMs).toFixed(2).padStart(7),
         row.publishRssMiB.toFixed(0).padStart(16),
         (row.bundleBytes / 1024).toFixed(0).padStart(10),
@@ -83,7 +88,7 @@ async function measureSize(people: number): Promise<Row> {
   const slapaddMs = performance.now() - started;
   try {
     const dumps: number[] = [];
-    const publishes: { ms: number; rssMiB: number; bytes: number }[] = [];
+    const publishes: { ms: number; snapshotMs: number; rssMiB: number; bytes: number }[] = [];
     for (let run = 0; run < REPEATS; run++) {
       dumps.push(await dumpWithLdapsearch(server));
       publishes.push(await publishInChild(server));
@@ -93,6 +98,7 @@ async function measureSize(people: number): Promise<Row> {
       slapaddMs,
       dumpMs: median(dumps),
       publishMs: median(publishes.map((publish) => publish.ms)),
+      snapshotMs: median(publishes.map((publish) => publish.snapshotMs)),
       publishRssMiB: Math.max(...publishes.map((publish) => publish.rssMiB)),
       bundleBytes: publishes[0]?.bytes ?? 0,
     };
@@ -142,7 +148,9 @@ async function dumpWithLdapsearch(server: SlapdServer): Promise<number> {
 }
 
 /** (b): a child process runs the store's snapshot and one class's bundle; returns its inner time and peak RSS. */
-async function publishInChild(server: SlapdServer): Promise<{ ms: number; rssMiB: number; bytes: number }> {
+async function publishInChild(
+  server: SlapdServer,
+): Promise<{ ms: number; snapshotMs: number; rssMiB: number; bytes: number }> {
   const options = storeOptions(server, { pageSize: PAGE_SIZE, timeoutMs: 60_000 });
   const child = spawnSync(
     process.execPath,
@@ -155,8 +163,12 @@ async function publishInChild(server: SlapdServer): Promise<{ ms: number; rssMiB
   );
   if (child.status !== 0) throw new Error(`the publish worker failed: ${child.stderr}`);
   const rssKiB = Number(child.stderr.match(/fleet-login-bench maxRssKiB=(\d+)/)?.[1] ?? Number.NaN);
-  const result = JSON.parse(child.stdout.trim().split('\n').at(-1) ?? '{}') as { ms: number; bytes: number };
-  return { ms: result.ms, bytes: result.bytes, rssMiB: rssKiB / 1024 };
+  const result = JSON.parse(child.stdout.trim().split('\n').at(-1) ?? '{}') as {
+    ms: number;
+    snapshotMs: number;
+    bytes: number;
+  };
+  return { ms: result.ms, snapshotMs: result.snapshotMs, bytes: result.bytes, rssMiB: rssKiB / 1024 };
 }
 
 /** Runs the child's work, timed from the first LDAP connection to the signed manifest bytes. */
@@ -168,7 +180,9 @@ async function runWorker(): Promise<void> {
   const store = new LdapStore(options);
   const snapshot = await store.snapshot();
   await store.close();
+  const snapshotMs = performance.now() - started;
   const { files } = buildClassFiles(snapshot, EVERYONE);
+  const buildMs = performance.now() - started - snapshotMs;
   const entries: Partial<Record<BundleFileName, BundleFileEntry>> = {};
   let bytes = 0;
   for (const [name, content] of files) {
@@ -187,7 +201,9 @@ async function runWorker(): Promise<void> {
   };
   const signed = signManifest(manifest, { keyId: manifest.keyId, privateKey });
   const ms = performance.now() - started;
-  console.log(JSON.stringify({ ms, bytes: bytes + signed.length, people: snapshot.people.length }));
+  console.log(
+    JSON.stringify({ ms, snapshotMs, buildMs, bytes: bytes + signed.length, people: snapshot.people.length }),
+  );
 }
 
 function runToDevNull(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
