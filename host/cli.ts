@@ -4,9 +4,10 @@
 // embeds commands.ts as a separate module text, so authorized-keys does not even parse it.
 
 import { parseArgs } from 'node:util';
-import { authorizedKeysText } from './authorized-keys.ts';
+import { lookUpAuthorizedKeys, type WithheldKeys } from './authorized-keys.ts';
 import { type CliIo, EXIT } from './exit-codes.ts';
 import { createJsonLogger } from './log.ts';
+import { writeAuthSyslog } from './syslog.ts';
 
 export const HELP_TEXT = `Usage: fleet-login-agent [options] <command>
 
@@ -14,8 +15,12 @@ Commands:
   sync                  Fetch this host class's bundle, verify it and install it atomically.
   status [--json]       Show the installed bundle: host class, serial, issue time, age,
                         expiry, last success and last error.
-  authorized-keys USER  Print USER's SSH public keys, one per line, for sshd's
-                        AuthorizedKeysCommand. Prints nothing for an unknown or invalid name.
+  authorized-keys USER [UID]
+                        Print USER's SSH public keys, one per line, for sshd's
+                        AuthorizedKeysCommand (sshd_config: authorized-keys %u %U). Prints
+                        nothing for an unknown or invalid name. With UID, prints the keys only
+                        when passwd.cache gives USER that uid, so that a bundle name equal to a
+                        local account's name never unlocks the local account.
 
 Options:
   --config FILE  Agent config file (JSON). Default: /etc/fleet-login/agent.json
@@ -32,9 +37,13 @@ Exit codes:
   4  bundle rejected by a check (signature, key-id, host-class, expiry, serial, file-hash,
      format); nothing changed
   5  install failed; the next sync retries, or completes an install that went live
-  6  status: no bundle installed, or it is expired or older than maxStalenessSeconds
+  6  status: no bundle installed, its manifest is unreadable, or it is expired or older
+     than maxStalenessSeconds
   7  another fleet-login-agent sync is running
 `;
+
+const LOCAL_ACCOUNT_MESSAGE = 'keys not printed: the name belongs to a local account with another uid';
+const NOT_IN_PASSWD_MESSAGE = 'keys not printed: passwd.cache has no entry for the user';
 
 const processIo: CliIo = {
   stdout: (text) => process.stdout.write(text),
@@ -89,19 +98,44 @@ function runAuthorizedKeys(
   before: readonly string[],
   io: CliIo,
 ): number {
-  if (args.length !== 1 || before.length > 0) {
-    io.stderr('fleet-login-agent: usage: fleet-login-agent [--root DIR] authorized-keys USER\n');
+  const [user, uidText] = args;
+  const uid = uidText === undefined ? undefined : parseUid(uidText);
+  if (user === undefined || args.length > 2 || before.length > 0 || Number.isNaN(uid)) {
+    io.stderr('fleet-login-agent: usage: fleet-login-agent [--root DIR] authorized-keys USER [UID]\n');
     return EXIT.usage;
   }
   try {
-    io.stdout(authorizedKeysText(root, args[0] as string));
+    const result = lookUpAuthorizedKeys(root, user, uid);
+    if (result.withheld) reportWithheld(io, user, result.withheld);
+    io.stdout(result.text);
     return EXIT.ok;
   } catch (error) {
-    // sshd logs this line and, because the exit code is non-zero, ignores any output.
-    createJsonLogger(io.stderr).error('reading sshkey.cache failed', {
+    // sshd logs this line when run with -e and, because the exit code is non-zero, ignores any output.
+    createJsonLogger(io.stderr, io.now).error('reading the key caches failed', {
       phase: 'authorized-keys',
       error: String(error),
     });
     return EXIT.unexpected;
   }
+}
+
+/** Parses sshd's %U, a decimal uid; NaN for anything else. */
+function parseUid(text: string): number {
+  return /^\d{1,10}$/.test(text) ? Number(text) : Number.NaN;
+}
+
+/** Logs withheld keys on stderr (for sshd -e) and in syslog (for sshd in daemon mode). */
+function reportWithheld(io: CliIo, user: string, withheld: WithheldKeys): void {
+  // sshd resolves names through nsswitch, files first: another uid means a local account has the name.
+  const localAccount = withheld.reason === 'uid-differs';
+  const fields = { phase: 'authorized-keys', user, uid: withheld.uid, bundleUid: withheld.bundleUid };
+  createJsonLogger(io.stderr, io.now).warn(
+    localAccount ? LOCAL_ACCOUNT_MESSAGE : NOT_IN_PASSWD_MESSAGE,
+    fields,
+  );
+
+  const reason = localAccount
+    ? `the name belongs to a local account with uid ${withheld.uid}, and the bundle gives uid ${withheld.bundleUid}`
+    : 'passwd.cache has no entry for the name';
+  (io.authSyslog ?? writeAuthSyslog)(`keys of ${user} not printed: ${reason}`);
 }

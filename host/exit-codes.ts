@@ -30,4 +30,6 @@ export interface CliIo {
   now?: () => Date;
   visudoPath?: string;
   onInstallStep?: (step: InstallStep) => void | Promise<void>;
+  /** Writes a line to syslog (facility auth); default: logger(1). */
+  authSyslog?: (message: string) => void;
 }

@@ -13,7 +13,7 @@ const READY_POLL_MS = 50;
 const BIND_ATTEMPTS = 5;
 
 export interface SshdOptions {
-  /** Full AuthorizedKeysCommand line, e.g. `/usr/bin/node /tmp/…/agent.mjs authorized-keys %u`. */
+  /** Full AuthorizedKeysCommand line, e.g. `/usr/bin/node /tmp/…/agent.mjs authorized-keys %u %U`. */
   authorizedKeysCommand: string;
   authorizedKeysCommandUser?: string;
   /** More sshd_config lines, appended as given. */
@@ -51,17 +51,58 @@ export async function createSshKey(folder: string, name: string, comment = name)
   return { privateKeyPath, publicKey: (await readFile(`${privateKeyPath}.pub`, 'utf8')).trim() };
 }
 
+/** The sshd snippet that hosts install, whose AuthorizedKeysCommand line the tests run. */
+const SHIPPED_SSHD_SNIPPET = new URL('../../host/units/sshd_config.d-fleet-login.conf', import.meta.url);
+/** Where the snippet expects the agent; the tests put their build elsewhere. */
+const SHIPPED_AGENT_PATH = '/usr/local/lib/fleet-login/fleet-login-agent.mjs';
+
+/** Where the stand-in logger(1) inside the namespace writes, one line per call. */
+export const RECORDED_SYSLOG_PATH = '/var/log/fleet-login-test-syslog';
+
+/**
+ * Stands in for logger(1) inside the namespace: /usr/local/bin (an overlay) comes first on sshd's
+ * PATH, so the agent's syslog lines land in RECORDED_SYSLOG_PATH (on the namespace's /var/log
+ * tmpfs) instead of the machine's journal, which /dev/log would reach.
+ */
+const RECORDING_LOGGER = `#!/bin/sh
+printf '%s\\n' "$*" >> ${RECORDED_SYSLOG_PATH}
+`;
+
 /**
  * Copies the built agent into the scratch folder, mode 0644 in a 0755 folder, so that sshd's
- * AuthorizedKeysCommandUser (nobody) can read it. Returns the AuthorizedKeysCommand line; sshd
- * checks the ownership of /usr/bin/node and its parents only, not of the script.
+ * AuthorizedKeysCommandUser (nobody) can read it, and puts the recording logger(1) in place.
+ * Returns the shipped snippet's AuthorizedKeysCommand value with the copy's path, so tests run
+ * the arguments hosts run (`%u %U`). sshd checks the ownership of /usr/bin/node and its parents
+ * only, not of the script.
  */
 export async function installAgentForSshd(host: HostNamespace, bundlePath: string): Promise<string> {
   const folder = join(host.scratch, 'agent');
   await mkdir(folder, { recursive: true, mode: 0o755 });
   const scriptPath = join(folder, 'fleet-login-agent.mjs');
   await copyFile(bundlePath, scriptPath);
-  return `/usr/bin/node ${scriptPath} authorized-keys %u`;
+  await host.writeFile('/usr/local/bin/logger', RECORDING_LOGGER, 0o755);
+  // The agent runs as nobody, so the record must be writable by everyone.
+  await host.writeFile(RECORDED_SYSLOG_PATH, '', 0o666);
+  return (await shippedAuthorizedKeysCommand()).replace(SHIPPED_AGENT_PATH, scriptPath);
+}
+
+/** Returns what the agent sent to logger(1) inside the namespace so far. */
+export async function readRecordedSyslog(host: HostNamespace): Promise<string> {
+  const result = await host.run('cat', [RECORDED_SYSLOG_PATH]);
+  return result.stdout;
+}
+
+/** Returns the AuthorizedKeysCommand value of host/units/sshd_config.d-fleet-login.conf. */
+export async function shippedAuthorizedKeysCommand(): Promise<string> {
+  const snippet = await readFile(SHIPPED_SSHD_SNIPPET, 'utf8');
+  const line = snippet.split('\n').find((entry) => entry.startsWith('AuthorizedKeysCommand '));
+  const command = line?.slice('AuthorizedKeysCommand '.length).trim();
+  if (!command?.includes(SHIPPED_AGENT_PATH)) {
+    throw new Error(
+      `the sshd snippet ${SHIPPED_SSHD_SNIPPET.pathname} has no AuthorizedKeysCommand running ${SHIPPED_AGENT_PATH}`,
+    );
+  }
+  return command;
 }
 
 /** Starts `/usr/sbin/sshd -D -e` in the namespace and waits until it listens. */
