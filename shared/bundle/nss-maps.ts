@@ -17,6 +17,9 @@ export const GECOS_MAX_BYTES = 256;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the purpose.
 const UNSAFE_IN_RECORD = /[\u0000-\u001f\u007f-\u009f:\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
+/** Every match of UNSAFE_IN_RECORD, for replacing. */
+const UNSAFE_ALL = new RegExp(UNSAFE_IN_RECORD, 'g');
+
 /** Maps a host class is given, one record per line, before rendering to bytes. */
 export interface NssMaps {
   passwd: NssRecord[];
@@ -48,10 +51,9 @@ export interface MapOptions {
  * and cut to GECOS_MAX_BYTES. Commas stay, because GECOS uses them to separate its own sub-fields.
  */
 export function cleanGecos(displayName: string): string {
-  const cleaned = displayName.replace(new RegExp(UNSAFE_IN_RECORD, 'g'), ' ').replace(/\s+/g, ' ').trim();
-  let bytes = Buffer.from(cleaned);
-  if (bytes.length <= GECOS_MAX_BYTES) return cleaned;
-  bytes = bytes.subarray(0, GECOS_MAX_BYTES);
+  const cleaned = displayName.replace(UNSAFE_ALL, ' ').replace(/\s+/g, ' ').trim();
+  if (Buffer.byteLength(cleaned) <= GECOS_MAX_BYTES) return cleaned;
+  const bytes = Buffer.from(cleaned).subarray(0, GECOS_MAX_BYTES);
   // Drop a trailing partial UTF-8 sequence, which decodes to U+FFFD.
   return bytes.toString('utf8').replace(/\uFFFD+$/, '');
 }
@@ -102,10 +104,14 @@ export function buildMaps(
       skipped.push({ name: group.name, reason: 'group name is not a valid POSIX name' });
       continue;
     }
-    const kept = [...new Set(group.members)].filter(
-      (member) => !excludedNames.has(member) && POSIX_NAME.test(member),
-    );
-    const members = sortByBytes(kept, (member) => member);
+    // User-private groups, most of a large directory's groups, have no members to filter or sort.
+    const kept =
+      group.members.length === 0
+        ? []
+        : [...new Set(group.members)].filter(
+            (member) => !excludedNames.has(member) && POSIX_NAME.test(member),
+          );
+    const members = kept.length < 2 ? kept : sortByBytes(kept, (member) => member);
     maps.group.push({
       name: group.name,
       id: group.gidNumber,
