@@ -252,7 +252,7 @@ function sameFiles(a: Manifest['files'], b: Manifest['files']): boolean {
  */
 export const RESIGN_AFTER_LIFETIME_SHARE = 0.25;
 
-/** An unchanged manifest is re-signed once it has used RESIGN_AFTER_LIFETIME_SHARE of its lifetime. */
+/** Returns true while the manifest has used less than RESIGN_AFTER_LIFETIME_SHARE of its lifetime. */
 function isFresh(manifest: Manifest, now: Date, lifetimeMs: number): boolean {
   return now.getTime() - Date.parse(manifest.issuedAt) < lifetimeMs * RESIGN_AFTER_LIFETIME_SHARE;
 }

@@ -1,4 +1,4 @@
-// Applies an HR change: a terminated employee loses access whatever Okta says; a department drives a group.
+// Applies an HR change: a terminated employee loses access whatever Okta reports; a department drives a group.
 
 import type { Log } from '../log.ts';
 import type { HrClient } from '../sources/hr-api.ts';
@@ -10,7 +10,7 @@ import { groupNameProblem, posixGroupName, type SyncOutcome } from './okta-sync.
 const INACTIVE_STATUSES = new Set(['inactive', 'terminated']);
 
 export interface HrSyncSettings {
-  /** Which HR field finds the directory person first; the other is the fallback. */
+  /** HR field tried first to find the directory person; the other one is the fallback. */
   matchKey: 'workEmail' | 'employeeNumber';
   /** Prefix of the POSIX groups the HR group field drives, e.g. `dept-`; the Okta sync leaves them alone. */
   groupPrefix: string;

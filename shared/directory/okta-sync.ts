@@ -1,4 +1,4 @@
-// Reconcile, don't replay: make one person's directory entry match what Okta says now.
+// Reconcile, don't replay: make one person's directory entry match Okta's current state.
 
 import { POSIX_NAME } from '../bundle/nss-maps.ts';
 import { parseAuthorizedKey } from '../bundle/ssh-key.ts';
@@ -29,7 +29,7 @@ export interface OktaSyncDeps {
   log: Log;
 }
 
-/** What a reconcile changed, for the audit record and the decision to publish. */
+/** The result of one reconcile, for the audit record and the decision to publish. */
 export interface SyncOutcome {
   action: 'created' | 'updated' | 'deleted' | 'unchanged' | 'skipped';
   username?: string;
