@@ -35,8 +35,10 @@ Exit codes:
   2  usage or config error
   3  fetch failed; the installed bundle is kept
   4  bundle rejected by a check (signature, key-id, host-class, expiry, serial, file-hash,
-     format); nothing changed
-  5  install failed; the next sync retries, or completes an install that went live
+     format); nothing changed. Also when the installed bundle fails the keyring or expiry
+     check again; it stays installed
+  5  install failed, or a path the agent writes is read-only, full or not writable (the
+     message names it); the next sync retries, or completes an install that went live
   6  status: no bundle installed, its manifest is unreadable, or it is expired or older
      than maxStalenessSeconds
   7  another fleet-login-agent sync is running

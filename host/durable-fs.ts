@@ -26,9 +26,21 @@ export async function writeNewFileSynced(
     await handle.chmod(ownership.mode);
     if (process.getuid?.() === 0) await handle.chown(ownership.uid, ownership.gid);
     await handle.sync();
+  } catch (error) {
+    throw withPath(error, path);
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Sets `path` on a Node.js file-system error that lacks one, as errors from writes through a file
+ * handle do, so that messages can name the file (an ENOSPC from a write names only the call).
+ */
+export function withPath(error: unknown, path: string): unknown {
+  const errno = error as NodeJS.ErrnoException;
+  if (error instanceof Error && errno.code !== undefined && errno.path === undefined) errno.path = path;
+  return error;
 }
 
 /** Fsyncs a folder, so that renames and creations inside it are on disk. */
@@ -48,10 +60,11 @@ export function temporarySibling(path: string): string {
 
 /**
  * Points `linkPath` at `target` with one rename, replacing whatever is there (a regular file or
- * another link) atomically. Does nothing when the link already has that target.
+ * another link) atomically. Does nothing when the link already has that target. Returns whether
+ * it changed anything.
  */
-export async function replaceWithSymlink(linkPath: string, target: string): Promise<void> {
-  if ((await readLinkOrUndefined(linkPath)) === target) return;
+export async function replaceWithSymlink(linkPath: string, target: string): Promise<boolean> {
+  if ((await readLinkOrUndefined(linkPath)) === target) return false;
   const temporary = temporarySibling(linkPath);
   await symlink(target, temporary);
   try {
@@ -61,6 +74,7 @@ export async function replaceWithSymlink(linkPath: string, target: string): Prom
     throw error;
   }
   await syncFolder(dirname(linkPath));
+  return true;
 }
 
 /** Returns the link's target, or undefined when the path is missing or not a symbolic link. */

@@ -7,9 +7,11 @@ import type { InstallStep } from './install.ts';
  * - 0: success (a bundle was installed, or nothing changed).
  * - 1: unexpected error. 2: usage or config error.
  * - 3: fetch failed, and the installed bundle is kept.
- * - 4: bundle rejected by a check, and nothing changed.
- * - 5: install failed. The next sync retries it, or completes an install that already went live.
- * - 6: status found no bundle, or an expired or stale one.
+ * - 4: bundle rejected by a check, and nothing changed (the installed bundle stays, even when it
+ *   is the one that failed).
+ * - 5: install failed, or a path the agent writes is read-only, full or not writable. The next
+ *   sync retries it, or completes an install that already went live.
+ * - 6: status found no bundle, an unreadable one, or an expired or stale one.
  * - 7: another sync has the lock.
  */
 export const EXIT = {

@@ -12,10 +12,10 @@ import { promisify } from 'node:util';
 import { BUNDLE_FILE_NAMES, type BundleFileName, type Manifest } from '../shared/bundle/manifest.ts';
 import { BundleRejectedError } from '../shared/errors.ts';
 import { type FileOwnership, replaceWithSymlink, syncFolder, writeNewFileSynced } from './durable-fs.ts';
+import { generationName, pruneGenerations, removeStagingFolder, STAGING_PREFIX } from './generations.ts';
 import { type AgentLayout, MANIFEST_FILE } from './layout.ts';
 import { ensureLinks, removeLinksExcept } from './links.ts';
 import type { Logger } from './log.ts';
-import { payloadDigest } from './state.ts';
 
 export const DEFAULT_VISUDO_PATH = '/usr/sbin/visudo';
 
@@ -69,13 +69,12 @@ export async function installBundle(
     options.log.info('install step', { phase: 'install', step: name, serial: manifest.serial });
     await options.onStep?.(name);
   };
-  const generation = `${manifest.serial}-${payloadDigest(request.payload)}`;
-  if (generation === request.previousGeneration) throw new Error(`generation ${generation} is already live`);
+  const generation = generationName(manifest.serial, request.payload, request.previousGeneration);
 
   // 1. Build the generation where nothing refers to it, and check the sudoers drop-in there.
   await step('stage');
   const files = withAbsentFiles(request.files);
-  const staging = await stageGeneration(request, files);
+  const staging = await stageGeneration(request, files, options);
   try {
     await step('check-sudoers');
     if (request.files.has('sudoers') && !(await checkSudoers(join(staging, 'sudoers'), options))) {
@@ -84,7 +83,7 @@ export async function installBundle(
     await step('publish-generation');
     await publishGeneration(layout, staging, generation);
   } catch (error) {
-    await rm(staging, { recursive: true, force: true });
+    await removeStagingFolder(staging, options.log);
     throw error;
   }
 
@@ -157,10 +156,11 @@ async function replaceStagedSudoers(staging: string): Promise<void> {
 async function stageGeneration(
   request: InstallRequest,
   files: ReadonlyMap<BundleFileName, Buffer>,
+  options: InstallOptions,
 ): Promise<string> {
   const { layout } = request;
   await mkdir(layout.generations, { recursive: true, mode: 0o755 });
-  const staging = join(layout.generations, `.staging-${process.pid}-${Date.now()}`);
+  const staging = join(layout.generations, `${STAGING_PREFIX}${process.pid}-${Date.now()}`);
   await mkdir(staging, { mode: 0o755 });
 
   const shadowGid = await shadowGroupId(layout.root);
@@ -178,7 +178,7 @@ async function stageGeneration(
     await syncFolder(staging);
   } catch (error) {
     // A partial folder on a full disk would keep it full and fail every later sync the same way.
-    await rm(staging, { recursive: true, force: true });
+    await removeStagingFolder(staging, options.log);
     throw error;
   }
   return staging;
@@ -230,12 +230,12 @@ async function shadowGroupId(root: string): Promise<number> {
 
 /**
  * Links every bundle file of the live generation, repairing links that a crash between the swap
- * and the last link left missing. Each file passed its checks, visudo included, before the
- * generation went live.
+ * and the last link left missing, or that someone deleted or changed. Each file passed its checks,
+ * visudo included, before the generation went live. Returns the names whose link was repaired.
  */
-export async function repairLinks(layout: AgentLayout, generation: string): Promise<void> {
+export async function repairLinks(layout: AgentLayout, generation: string): Promise<BundleFileName[]> {
   const present = await namesIn(layout, generation);
-  await ensureLinks(
+  return ensureLinks(
     layout,
     BUNDLE_FILE_NAMES.filter((name) => present.has(name)),
   );
@@ -247,12 +247,5 @@ async function namesIn(layout: AgentLayout, generation: string | undefined): Pro
     return new Set(await readdir(join(layout.generations, generation)));
   } catch {
     return new Set();
-  }
-}
-
-/** Deletes every generation and leftover staging folder except the live and the previous one. */
-async function pruneGenerations(layout: AgentLayout, keep: ReadonlySet<string>): Promise<void> {
-  for (const entry of await readdir(layout.generations)) {
-    if (!keep.has(entry)) await rm(join(layout.generations, entry), { recursive: true, force: true });
   }
 }

@@ -13,15 +13,21 @@ export function linkTargetOf(layout: AgentLayout, name: BundleFileName): string 
 }
 
 /**
- * Creates or repairs the links for `names`. A regular file in the way (say, from an earlier
- * per-file install) is replaced atomically; a missing parent folder is created with mode 0755.
+ * Creates or repairs the links for `names` and returns the names whose link it changed. A regular
+ * file in the way (say, from an earlier per-file install) is replaced atomically, and a missing
+ * parent folder is created with mode 0755.
  */
-export async function ensureLinks(layout: AgentLayout, names: Iterable<BundleFileName>): Promise<void> {
+export async function ensureLinks(
+  layout: AgentLayout,
+  names: Iterable<BundleFileName>,
+): Promise<BundleFileName[]> {
+  const changed: BundleFileName[] = [];
   for (const name of names) {
     const linkPath = linkPathOf(layout, name);
     await mkdir(dirname(linkPath), { recursive: true, mode: 0o755 });
-    await replaceWithSymlink(linkPath, linkTargetOf(layout, name));
+    if (await replaceWithSymlink(linkPath, linkTargetOf(layout, name))) changed.push(name);
   }
+  return changed;
 }
 
 /**

@@ -3,6 +3,7 @@
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { FleetLoginError } from '../shared/errors.ts';
+import { withPath } from './durable-fs.ts';
 
 /** Another live process has the agent's lock. */
 export class LockHeldError extends FleetLoginError {}
@@ -16,9 +17,7 @@ export async function acquireLock(path: string): Promise<() => Promise<void>> {
   await mkdir(dirname(path), { recursive: true, mode: 0o755 });
   for (let attempt = 0; attempt < 2; attempt += 1) {
     try {
-      const handle = await open(path, 'wx', 0o644);
-      await handle.writeFile(`${process.pid}\n`);
-      await handle.close();
+      await createLockFile(path);
       return () => rm(path, { force: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
@@ -29,6 +28,19 @@ export async function acquireLock(path: string): Promise<() => Promise<void>> {
     await rm(path, { force: true });
   }
   throw new LockHeldError(`could not take the lock ${path}; another agent took it first`);
+}
+
+/** Creates the lock file with our pid. A file created but not written (a full /run) is removed again. */
+async function createLockFile(path: string): Promise<void> {
+  const handle = await open(path, 'wx', 0o644);
+  try {
+    await handle.writeFile(`${process.pid}\n`);
+  } catch (error) {
+    await handle.close();
+    await rm(path, { force: true });
+    throw withPath(error, path);
+  }
+  await handle.close();
 }
 
 function isRunning(pid: number): boolean {

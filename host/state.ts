@@ -1,11 +1,11 @@
 // Installed state: the live generation's manifest (the truth) and state.json (ETag, last success, last error).
 
 import { createHash } from 'node:crypto';
-import { readFile, readlink, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, readlink, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { BUNDLE_FILE_NAMES, type BundleFileEntry, type BundleFileName } from '../shared/bundle/manifest.ts';
-import { FleetLoginError } from '../shared/errors.ts';
+import { errorMessage, FleetLoginError } from '../shared/errors.ts';
 import { type FileOwnership, syncFolder, temporarySibling, writeNewFileSynced } from './durable-fs.ts';
 import { type AgentLayout, MANIFEST_FILE } from './layout.ts';
 
@@ -13,6 +13,8 @@ import { type AgentLayout, MANIFEST_FILE } from './layout.ts';
 export interface InstalledBundle {
   /** Generation folder name, the target of the `current` link. */
   generation: string;
+  /** The signed manifest object as installed, verified again against the keyring on every sync. */
+  envelope: Buffer;
   /** The signed payload text, compared byte for byte with a fetched manifest of the same serial. */
   payload: string;
   hostClass: string;
@@ -22,14 +24,41 @@ export interface InstalledBundle {
   files: Partial<Record<BundleFileName, BundleFileEntry>>;
 }
 
-/** Agent bookkeeping. Losing it costs one full manifest download, nothing else. */
+/** Size, times, mode and owner of an installed file when it was installed or last hashed. */
+export interface FileStamp {
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+/** The bundle the agent last installed or confirmed: the serial floor and the stamps of its files. */
+export interface InstalledRecord {
+  hostClass: string;
+  serial: number;
+  /** payloadDigest() of the signed payload, to tell a reused serial from the same bundle. */
+  payloadDigest: string;
+  generation: string;
+  files: Partial<Record<string, FileStamp>>;
+}
+
+/**
+ * Agent bookkeeping. Losing it costs one full manifest download and one hash of every installed
+ * file, and drops the serial floor that protects a host whose installed manifest is unreadable.
+ */
 export interface AgentState {
   /** ETag of the manifest object last verified, sent as If-None-Match on the next poll. */
   manifestEtag?: string;
   /** When a sync last installed a bundle or confirmed the installed one, ISO-8601. */
   lastSuccessAt?: string;
   lastError?: { at: string; check?: string; message: string };
+  installed?: InstalledRecord;
 }
+
+/** The installed manifest exists but cannot be read or parsed; the message names the file. */
+export class InstalledManifestError extends FleetLoginError {}
 
 const envelopeSchema = z.object({ payload: z.string() });
 const payloadSchema = z.object({
@@ -40,10 +69,28 @@ const payloadSchema = z.object({
   files: z.partialRecord(z.enum(BUNDLE_FILE_NAMES), z.object({ sha256: z.string(), size: z.number() })),
 });
 
+const fileStampSchema = z.object({
+  size: z.number(),
+  mtimeMs: z.number(),
+  ctimeMs: z.number(),
+  mode: z.number(),
+  uid: z.number(),
+  gid: z.number(),
+});
+
 const stateSchema = z.object({
   manifestEtag: z.string().optional(),
   lastSuccessAt: z.string().optional(),
   lastError: z.object({ at: z.string(), check: z.string().optional(), message: z.string() }).optional(),
+  installed: z
+    .object({
+      hostClass: z.string(),
+      serial: z.number(),
+      payloadDigest: z.string(),
+      generation: z.string(),
+      files: z.record(z.string(), fileStampSchema),
+    })
+    .optional(),
 });
 
 /** Returns the first 16 hex digits of the payload's SHA-256, used in generation folder names. */
@@ -54,25 +101,52 @@ export function payloadDigest(payload: string): string {
 /**
  * Reads the manifest of the live generation. Its signature was verified when it was installed and
  * the file is root-owned, so it is parsed without the keyring (a rotated-out key must not make the
- * installed serial unreadable). Returns undefined when nothing is installed yet.
+ * installed serial unreadable). Returns undefined when nothing is installed yet. Throws
+ * InstalledManifestError, naming the file, when it exists but cannot be read or parsed.
  */
 export async function readInstalledBundle(layout: AgentLayout): Promise<InstalledBundle | undefined> {
-  let bytes: Buffer;
+  const path = join(layout.current, MANIFEST_FILE);
+  let envelope: Buffer;
   try {
-    bytes = await readFile(join(layout.current, MANIFEST_FILE));
+    envelope = await readFile(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
+    throw new InstalledManifestError(
+      `reading the installed manifest ${path} failed: ${errorMessage(error)}`,
+      {
+        cause: error,
+      },
+    );
   }
-  const generation = (await readlink(layout.current)).split('/').pop() ?? '';
+  const generation = (await readLiveGeneration(layout)) ?? '';
   try {
-    const payload = envelopeSchema.parse(JSON.parse(bytes.toString('utf8'))).payload;
-    return { generation, payload, ...payloadSchema.parse(JSON.parse(payload)) };
+    const { payload } = parseJson(envelope.toString('utf8'), envelopeSchema);
+    return { generation, envelope, payload, ...parseJson(payload, payloadSchema) };
   } catch (error) {
-    throw new FleetLoginError(`the installed manifest ${join(layout.current, MANIFEST_FILE)} is invalid`, {
+    throw new InstalledManifestError(`the installed manifest ${path} is invalid: ${errorMessage(error)}`, {
       cause: error,
     });
   }
+}
+
+/** Returns the name of the generation `current` links to, or undefined when there is no such link. */
+export async function readLiveGeneration(layout: AgentLayout): Promise<string | undefined> {
+  try {
+    return (await readlink(layout.current)).split('/').pop();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EINVAL') return undefined;
+    throw error;
+  }
+}
+
+/** Parses JSON text against a schema; throws with a one-line message (an empty file, a missing field). */
+function parseJson<T>(text: string, schema: z.ZodType<T>): T {
+  if (text.trim() === '') throw new Error('it is empty');
+  const parsed = schema.safeParse(JSON.parse(text));
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new Error(`${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
 }
 
 /** Reads state.json; a missing or unreadable file counts as empty state. */
@@ -85,8 +159,12 @@ export async function readAgentState(layout: AgentLayout): Promise<AgentState> {
   }
 }
 
-/** Replaces state.json atomically: temp file, fsync, rename, fsync of the folder. */
+/**
+ * Replaces state.json atomically: temp file, fsync, rename, fsync of the folder. Creates the
+ * folder, so that a failure before the first install is recorded too.
+ */
 export async function writeAgentState(layout: AgentLayout, state: AgentState): Promise<void> {
+  await mkdir(layout.stateFolder, { recursive: true, mode: 0o755 });
   const temporary = temporarySibling(layout.stateFile);
   const ownership: FileOwnership = { mode: 0o644, uid: 0, gid: 0 };
   try {

@@ -2,7 +2,12 @@
 
 import type { AgentConfig } from './config.ts';
 import { agentLayout } from './layout.ts';
-import { readAgentState, readInstalledBundle } from './state.ts';
+import {
+  type InstalledBundle,
+  InstalledManifestError,
+  readAgentState,
+  readInstalledBundle,
+} from './state.ts';
 
 export interface StatusReport {
   /** The host class from the config, which may differ from the installed bundle's after a move. */
@@ -16,23 +21,28 @@ export interface StatusReport {
     ageSeconds: number;
     expired: boolean;
   };
-  /** True when nothing is installed, or the bundle is expired or older than maxStalenessSeconds. */
+  /** The reason the installed manifest cannot be read, naming the file; `installed` is then absent. */
+  installedError?: string;
+  /** True when nothing readable is installed, or the bundle is expired or older than maxStalenessSeconds. */
   stale: boolean;
   maxStalenessSeconds: number;
   lastSuccessAt?: string;
   lastError?: { at: string; check?: string; message: string };
 }
 
+/** Reads the installed bundle and state.json into a report; an unreadable manifest is reported, not raised. */
 export async function readStatus(config: AgentConfig, now: Date = new Date()): Promise<StatusReport> {
   const layout = agentLayout(config.root);
-  const [bundle, state] = await Promise.all([readInstalledBundle(layout), readAgentState(layout)]);
+  const [read, state] = await Promise.all([readBundleOrError(layout), readAgentState(layout)]);
   const report: StatusReport = {
     configuredHostClass: config.hostClass,
+    installedError: read.error,
     stale: true,
     maxStalenessSeconds: config.maxStalenessSeconds,
     lastSuccessAt: state.lastSuccessAt,
     lastError: state.lastError,
   };
+  const bundle = read.bundle;
   if (!bundle) return report;
 
   const ageSeconds = Math.max(0, Math.round((now.getTime() - Date.parse(bundle.issuedAt)) / 1000));
@@ -41,6 +51,17 @@ export async function readStatus(config: AgentConfig, now: Date = new Date()): P
   report.installed = { hostClass, serial, issuedAt, expiresAt, ageSeconds, expired };
   report.stale = expired || ageSeconds > config.maxStalenessSeconds;
   return report;
+}
+
+async function readBundleOrError(
+  layout: ReturnType<typeof agentLayout>,
+): Promise<{ bundle?: InstalledBundle; error?: string }> {
+  try {
+    return { bundle: await readInstalledBundle(layout) };
+  } catch (error) {
+    if (error instanceof InstalledManifestError) return { error: error.message };
+    throw error;
+  }
 }
 
 /** Renders the report for a person at a terminal. */
@@ -55,6 +76,8 @@ export function formatStatus(report: StatusReport): string {
       `issued at:    ${bundle.issuedAt} (age ${formatDuration(bundle.ageSeconds)})`,
       `expires at:   ${bundle.expiresAt}${bundle.expired ? ' (expired)' : ''}`,
     );
+  } else if (report.installedError) {
+    lines.push(`serial:       unknown: ${report.installedError}`);
   } else {
     lines.push('serial:       none installed');
   }
