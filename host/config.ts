@@ -9,10 +9,17 @@ export const DEFAULT_CONFIG_PATH = '/etc/fleet-login/agent.json';
 export const DEFAULT_KEYRING_PATH = '/etc/fleet-login/keyring.pem';
 
 /**
- * Maximum age of the installed bundle before `status` reports it stale: one day. This is an
- * estimate that leaves room for a control-plane outage over a night, so set it per fleet.
+ * Maximum age of the installed bundle before `status` reports it stale: one day. The publisher
+ * signs an unchanged bundle again, which resets its age, once a quarter of its lifetime has passed
+ * (every 18 h with the default 72 h lifetime). The host fetches it up to POLL_INTERVAL_SECONDS
+ * later. So the limit must exceed lifetime/4 plus the poll interval, or healthy hosts report
+ * stale. The 6 h left over is an estimate of room for a control-plane outage over a night, so set
+ * it per fleet, and raise it for a class whose lifetime exceeds 96 h (a quarter of that is 24 h).
  */
 export const DEFAULT_MAX_STALENESS_SECONDS = 24 * 60 * 60;
+
+/** How often fleet-login-agent.timer runs a sync (OnCalendar=minutely), for the staleness margin. */
+export const POLL_INTERVAL_SECONDS = 60;
 
 const absolutePath = z.string().refine(isAbsolute, 'must be an absolute path');
 
