@@ -1,6 +1,5 @@
 // Lambda: the HR system's webhook (BambooHR style) behind API Gateway HTTP API.
 
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import httpErrorHandler from '@middy/http-error-handler';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { defaultRuntime, toHttpRequest, withLogger } from '../shared/lambda.ts';
@@ -10,6 +9,7 @@ import type { Runtime } from '../shared/runtime.ts';
 import { handleHrHook } from '../shared/sources/hr-hook.ts';
 
 const logger = createLogger('hr-hook');
+// Rejections go out through singleMetric(), which flushes at once, so no logMetrics middleware is needed.
 const metrics = createMetrics('hr-hook');
 
 /** Builds the handler. The secret parameter may hold two secrets, one per line, while one is rotated. */
@@ -28,12 +28,10 @@ export function createHrHookHandler(getRuntime: () => Runtime = defaultRuntime) 
       };
       return handleHrHook(toHttpRequest(event), deps);
     },
-  )
-    .use(logMetrics(metrics))
-    .use(
-      // A failure to store becomes a bare 500, which the HR system retries with backoff.
-      httpErrorHandler({ logger: (error: unknown) => logger.error('delivery not stored', { error }) }),
-    );
+  ).use(
+    // A failure to store becomes a bare 500, which the HR system retries with backoff.
+    httpErrorHandler({ logger: (error: unknown) => logger.error('delivery not stored', { error }) }),
+  );
 }
 
 export const handler = createHrHookHandler();
