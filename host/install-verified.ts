@@ -49,7 +49,7 @@ export async function installVerified(
   };
   const { generation } = await installOrThrow(request, options);
   options.log.info('bundle installed', { phase: 'done', serial: manifest.serial, generation });
-  const stamps = await stampGeneration(target.layout, { generation, files: manifest.files });
+  const stamps = stampGeneration(target.layout, { generation, files: manifest.files });
   return { generation, downloaded, record: recordOf(verified, generation, stamps) };
 }
 

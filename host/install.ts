@@ -14,7 +14,7 @@ import { BundleRejectedError } from '../shared/errors.ts';
 import { type FileOwnership, replaceWithSymlink, syncFolder, writeNewFileSynced } from './durable-fs.ts';
 import { generationName, pruneGenerations, removeStagingFolder, STAGING_PREFIX } from './generations.ts';
 import { type AgentLayout, MANIFEST_FILE } from './layout.ts';
-import { ensureLinks, removeLinksExcept } from './links.ts';
+import { ensureLinks, findWrongLinks, removeLinksExcept } from './links.ts';
 import type { Logger } from './log.ts';
 
 export const DEFAULT_VISUDO_PATH = '/usr/sbin/visudo';
@@ -235,10 +235,8 @@ async function shadowGroupId(root: string): Promise<number> {
  */
 export async function repairLinks(layout: AgentLayout, generation: string): Promise<BundleFileName[]> {
   const present = await namesIn(layout, generation);
-  return ensureLinks(
-    layout,
-    BUNDLE_FILE_NAMES.filter((name) => present.has(name)),
-  );
+  const linked = BUNDLE_FILE_NAMES.filter((name) => present.has(name));
+  return ensureLinks(layout, findWrongLinks(layout, linked));
 }
 
 async function namesIn(layout: AgentLayout, generation: string | undefined): Promise<Set<string>> {

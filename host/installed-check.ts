@@ -3,7 +3,8 @@
 // from the stamp recorded when it was installed or last hashed.
 
 import type { Stats } from 'node:fs';
-import { lstat, readFile } from 'node:fs/promises';
+import { lstatSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type BundleFileName,
@@ -73,7 +74,7 @@ export async function checkInstalledFiles(
   const check: FileCheck = { damaged: [], stamps: {}, restamped: false };
   for (const [name, accepted] of expectedFiles(installed.files)) {
     const path = join(folder, name);
-    const stats = await lstat(path).catch(() => undefined);
+    const stats = lstatOrUndefined(path);
     if (!stats?.isFile()) {
       check.damaged.push(name);
       continue;
@@ -95,14 +96,14 @@ export async function checkInstalledFiles(
 }
 
 /** Returns the stamp of every regular file of a generation folder that the bundle links. */
-export async function stampGeneration(
+export function stampGeneration(
   layout: AgentLayout,
   installed: Pick<InstalledBundle, 'generation' | 'files'>,
-): Promise<Record<string, FileStamp>> {
+): Record<string, FileStamp> {
   const stamps: Record<string, FileStamp> = {};
   const folder = join(layout.generations, installed.generation);
   for (const name of expectedFiles(installed.files).keys()) {
-    const stats = await lstat(join(folder, name)).catch(() => undefined);
+    const stats = lstatOrUndefined(join(folder, name));
     if (stats?.isFile()) stamps[name] = stampOf(stats);
   }
   return stamps;
@@ -136,6 +137,15 @@ async function hasContents(path: string, accepted: readonly FileEntry[]): Promis
   }
   const sha256 = sha256Hex(bytes);
   return accepted.some((entry) => entry.size === bytes.length && entry.sha256 === sha256);
+}
+
+/** Stats a file synchronously: a sync with no change runs this for every file, and the stat is cheap. */
+function lstatOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 function stampOf(stats: Stats): FileStamp {

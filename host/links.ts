@@ -1,5 +1,6 @@
 // The symbolic links in /etc that point into the live generation, so one rename of `current` swaps them all.
 
+import { readlinkSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { BUNDLE_FILE_NAMES, type BundleFileName } from '../shared/bundle/manifest.ts';
@@ -28,6 +29,24 @@ export async function ensureLinks(
     if (await replaceWithSymlink(linkPath, linkTargetOf(layout, name))) changed.push(name);
   }
   return changed;
+}
+
+/**
+ * Returns the names whose link is missing or has another target. It reads the links synchronously,
+ * because every sync runs it and a dozen thread-pool round trips cost more than the reads.
+ */
+export function findWrongLinks(layout: AgentLayout, names: readonly BundleFileName[]): BundleFileName[] {
+  return names.filter(
+    (name) => readLinkSyncOrUndefined(linkPathOf(layout, name)) !== linkTargetOf(layout, name),
+  );
+}
+
+function readLinkSyncOrUndefined(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
