@@ -93,6 +93,8 @@ export function parseIndex(index: Buffer): IndexEntry[] {
 export function lookupIndex(index: Buffer, key: string): number | undefined {
   if (index.length === 0) return undefined;
   const lineWidth = index.indexOf(0x0a) + 1;
+  // An index without a newline, or with lines of unequal width, cannot be bisected.
+  if (lineWidth === 0 || index.length % lineWidth !== 0) return undefined;
   const wanted = Buffer.from(key);
   let low = 0;
   let high = index.length / lineWidth - 1;

@@ -99,3 +99,13 @@ describe('parseIndex', () => {
     );
   });
 });
+
+describe('lookupIndex', () => {
+  it('finds nothing in an index without a newline instead of looping', () => {
+    expect(lookupIndex(Buffer.from('ana\u00000\u0000'), 'ana')).toBeUndefined();
+  });
+
+  it('finds nothing in an index of unequal lines', () => {
+    expect(lookupIndex(Buffer.from('a\u00000\u0000\nbb\u000010\u0000\n'), 'bb')).toBeUndefined();
+  });
+});
