@@ -111,6 +111,12 @@ export async function runAgentBench(options: AgentBenchOptions = {}): Promise<vo
     // 3. authorized-keys for the last person, whose line is at the end of sshkey.cache.
     const lastUser = `user${String(people - 1).padStart(6, '0')}`;
     const keys = await timeAgainstBaseline([agent, '--root', root, 'authorized-keys', lastUser], polls);
+    // The form the shipped sshd snippet uses (%u %U): the uid check reads passwd.cache as well.
+    const lastUid = String(100_000 + people - 1);
+    const keysWithUid = await timeAgainstBaseline(
+      [agent, '--root', root, 'authorized-keys', lastUser, lastUid],
+      polls,
+    );
 
     // 4. Requests per host per day, scaled from the polls just measured.
     const gets = requests.filter((request) => request.method === 'GET').length;
@@ -144,6 +150,13 @@ export async function runAgentBench(options: AgentBenchOptions = {}): Promise<vo
           `≤ ${TARGET_MS.authorizedKeys}`,
           verdict(keys.ms, TARGET_MS.authorizedKeys),
           fmt(keys.baselineMs),
+        ],
+        [
+          'authorized-keys USER UID, last of the cache',
+          fmt(keysWithUid.ms),
+          `≤ ${TARGET_MS.authorizedKeys}`,
+          verdict(keysWithUid.ms, TARGET_MS.authorizedKeys),
+          fmt(keysWithUid.baselineMs),
         ],
       ],
     );
