@@ -110,17 +110,28 @@ function describeKeys(report: ChangeReport): string[] {
   if (content.kind === 'unreadable')
     return [`Keys: unknown, because reading the object failed: ${printable(content.error)}`];
 
+  // A private key dropped into the bucket must not be copied into email and chat: its lines are
+  // listed by number only, and the alert says to treat the key as leaked.
+  const privateKey = content.invalid.some((line) => PRIVATE_KEY_MARKER.test(line.line));
+  const describeInvalid = (line: InvalidKeyLine) =>
+    privateKey
+      ? `line ${line.lineNumber}: not shown: ${printable(line.reason)}`
+      : `line ${line.lineNumber}: ${quoted(line.line)}: ${printable(line.reason)}`;
   return [
+    ...(privateKey
+      ? [
+          'WARNING: the object contains a PRIVATE KEY. Treat that key as leaked: delete the object and replace the key.',
+        ]
+      : []),
     `Valid keys (${content.keys.length}, sent to host classes that admit emergency keys):`,
     ...listed(content.keys.map(describeKey)),
     `Invalid lines (${content.invalid.length}, never sent to hosts):`,
-    ...listed(
-      content.invalid.map(
-        (line) => `line ${line.lineNumber}: ${quoted(line.line)}: ${printable(line.reason)}`,
-      ),
-    ),
+    ...listed(content.invalid.map(describeInvalid)),
   ];
 }
+
+/** The armour line of a PEM or OpenSSH private key. */
+const PRIVATE_KEY_MARKER = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
 
 function describeKey(key: ParsedKey): string {
   const parts = [key.type, key.fingerprint];

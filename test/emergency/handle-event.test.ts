@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -81,6 +82,26 @@ async function receivedAlerts(): Promise<ReceivedAlert[]> {
 }
 
 describe('handleEmergencyKeyEvent', () => {
+  it('never copies a private key into the alert', async () => {
+    const { bucketName, bucket, deps } = await setUp();
+    const privateKey = generateKeyPairSync('ed25519')
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString();
+    await bucket.put('ops/id_ed25519', privateKey);
+    const record = s3Record({
+      bucket: bucketName,
+      encodedKey: 'ops/id_ed25519',
+      sequencer: '00674C3B1F2A9C1D50',
+    });
+
+    await handleEmergencyKeyEvent({ Records: [record] }, deps);
+    const [alert] = await receivedAlerts();
+    const secretLines = privateKey.split('\n').filter((line) => line && !line.startsWith('-----'));
+    for (const line of secretLines) expect(alert?.message).not.toContain(line);
+    expect(alert?.message).toContain('WARNING: the object contains a PRIVATE KEY');
+    expect(alert?.message).toContain('line 2: not shown');
+  });
+
   it('alerts every field of an added file through SNS', async () => {
     const valid = ed25519Line('jane@ops');
     const cutShort = ed25519Line('cut@ops').slice(0, 50);
