@@ -1,6 +1,7 @@
 // Renders people and groups into the nsscache "files" maps that libnss-cache and the agent read.
 
 import type { Group, Person, ShadowFields } from '../directory/model.ts';
+import { isReservedName } from '../directory/reserved-names.ts';
 import { sortByBytes } from './byte-order.ts';
 
 /** POSIX login names fleet-login writes: ASCII, at most 32 characters, no leading digit or dash. */
@@ -78,10 +79,11 @@ export function buildMaps(
   const skipped: SkippedRecord[] = [];
   const maps: NssMaps = { passwd: [], group: [], shadow: [], sshkey: [] };
 
+  const duplicateNames = duplicates(people.map((person) => person.username));
   for (const person of sortByName(people, (p) => p.username)) {
     const shell = options.shellOverride ?? person.loginShell;
     const problem =
-      (POSIX_NAME.test(person.username) ? undefined : 'username is not a valid POSIX name') ??
+      entryProblem(person.username, person.uidNumber, duplicateNames, 'uidNumber') ??
       fieldProblem('homeDirectory', person.homeDirectory) ??
       fieldProblem('loginShell', shell);
     if (problem) {
@@ -99,9 +101,11 @@ export function buildMaps(
     for (const key of person.sshPublicKeys) maps.sshkey.push({ name, line: `${name}:${key}` });
   }
 
+  const duplicateGroups = duplicates(groups.map((group) => group.name));
   for (const group of sortByName(groups, (g) => g.name)) {
-    if (!POSIX_NAME.test(group.name)) {
-      skipped.push({ name: group.name, reason: 'group name is not a valid POSIX name' });
+    const problem = entryProblem(group.name, group.gidNumber, duplicateGroups, 'gidNumber');
+    if (problem) {
+      skipped.push({ name: group.name, reason: problem });
       continue;
     }
     // User-private groups, most of a large directory's groups, have no members to filter or sort.
@@ -119,6 +123,42 @@ export function buildMaps(
     });
   }
   return { maps, skipped };
+}
+
+/**
+ * Lowest uidNumber and gidNumber published. Below it are the system accounts and groups of every
+ * distribution (root 0, sudo 27 on Debian, wheel 10), which an entry written by another tool must
+ * never be able to claim on hosts.
+ */
+export const MIN_PUBLISHED_ID = 1000;
+
+/**
+ * Returns why a person or group from the directory is left out of every map, or undefined. Besides
+ * an invalid name or a system id, a name of the reserved list or a name held by two entries is
+ * refused: either would let a directory entry stand in for a host's own account or group.
+ */
+function entryProblem(
+  name: string,
+  id: number,
+  duplicateNames: ReadonlySet<string>,
+  idLabel: string,
+): string | undefined {
+  if (!POSIX_NAME.test(name)) return 'name is not a valid POSIX name';
+  if (!Number.isSafeInteger(id) || id < MIN_PUBLISHED_ID)
+    return `${idLabel} ${id} is below ${MIN_PUBLISHED_ID}, the system range`;
+  if (isReservedName(name)) return `${name} is reserved for the hosts' own accounts and groups`;
+  if (duplicateNames.has(name)) return `${name} is held by more than one directory entry`;
+  return undefined;
+}
+
+function duplicates(names: readonly string[]): Set<string> {
+  const seen = new Set<string>();
+  const repeated = new Set<string>();
+  for (const name of names) {
+    if (seen.has(name)) repeated.add(name);
+    seen.add(name);
+  }
+  return repeated;
 }
 
 /** The seven shadow fields after the password, nsscache style: unset and zero values are written empty. */

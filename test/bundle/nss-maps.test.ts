@@ -115,4 +115,38 @@ describe('buildMaps', () => {
     );
     expect(maps.passwd.map((record) => record.name)).toEqual(['a.', 'a_', 'b']);
   });
+
+  it.each([
+    ['uid 0', { username: 'toor', uidNumber: 0 }, /uidNumber 0 is below 1000/],
+    ['a reserved name', { username: 'root', uidNumber: 5000 }, /root is reserved/],
+    ['a service account name', { username: 'postgres', uidNumber: 5001 }, /postgres is reserved/],
+  ])('leaves out a directory person with %s', (_case, overrides, reason) => {
+    const { maps, skipped } = buildMaps([person(overrides)], [], new Set());
+    expect(maps.passwd).toHaveLength(0);
+    expect(maps.sshkey).toHaveLength(0);
+    expect(skipped[0]?.reason).toMatch(reason);
+  });
+
+  it('leaves out every person whose name two entries hold', () => {
+    const { maps, skipped } = buildMaps(
+      [
+        person({ username: 'alice', uidNumber: 5001 }),
+        person({ username: 'alice', uidNumber: 5002 }),
+        person({ username: 'bob' }),
+      ],
+      [],
+      new Set(),
+    );
+    expect(maps.passwd.map((record) => record.name)).toEqual(['bob']);
+    expect(skipped.map((entry) => entry.name)).toEqual(['alice', 'alice']);
+  });
+
+  it.each([
+    ['the gid of Debian sudo', { name: 'admins', gidNumber: 27, members: ['ana'] }],
+    ['a reserved name', { name: 'wheel', gidNumber: 5000, members: ['ana'] }],
+  ])('leaves out a group with %s', (_case, group) => {
+    const { maps, skipped } = buildMaps([person()], [group], new Set());
+    expect(maps.group).toHaveLength(0);
+    expect(skipped).toHaveLength(1);
+  });
 });

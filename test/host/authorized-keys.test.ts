@@ -119,11 +119,11 @@ describe('fleet-login-agent authorized-keys', () => {
 
 describe('fleet-login-agent authorized-keys with a uid', () => {
   const anaKey = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAnaUidCheck ana@laptop';
-  const postgresKey = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPgUidCheck postgres@desk';
+  const dbadminKey = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPgUidCheck dbadmin@desk';
   const people = [
     makePerson('ana', 52001, { sshPublicKeys: [anaKey] }),
     makePerson('bruno', 52002),
-    makePerson('postgres', 52010, { sshPublicKeys: [postgresKey] }),
+    makePerson('dbadmin', 52010, { sshPublicKeys: [dbadminKey] }),
   ];
   let uidRoot: string;
 
@@ -152,24 +152,24 @@ describe('fleet-login-agent authorized-keys with a uid', () => {
   });
 
   it('prints nothing and says why when a local account owns the name', async () => {
-    const result = await runAgent(['--root', uidRoot, 'authorized-keys', 'postgres', '101']);
+    const result = await runAgent(['--root', uidRoot, 'authorized-keys', 'dbadmin', '101']);
 
     expect(result.code).toBe(EXIT.ok);
     expect(result.stdout).toBe('');
     const lines = result.stderr.split('\n').filter(Boolean);
     expect(lines).toHaveLength(1);
     const line = JSON.parse(lines[0] ?? '{}');
-    expect(line).toMatchObject({ level: 'warn', user: 'postgres', uid: 101, bundleUid: 52010 });
+    expect(line).toMatchObject({ level: 'warn', user: 'dbadmin', uid: 101, bundleUid: 52010 });
     expect(line.message).toContain('local account');
     expect(result.syslog).toEqual([
-      'keys of postgres not printed: the name belongs to a local account with uid 101, and the bundle gives uid 52010',
+      'keys of dbadmin not printed: the name belongs to a local account with uid 101, and the bundle gives uid 52010',
     ]);
   });
 
   it('prints the keys without a uid, as before', async () => {
-    const result = await runAgent(['--root', uidRoot, 'authorized-keys', 'postgres']);
+    const result = await runAgent(['--root', uidRoot, 'authorized-keys', 'dbadmin']);
 
-    expect(result.stdout).toBe(`${postgresKey}\n`);
+    expect(result.stdout).toBe(`${dbadminKey}\n`);
   });
 
   it('prints nothing when passwd.cache has no entry for the name', async () => {

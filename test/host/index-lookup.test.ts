@@ -34,7 +34,7 @@ function buildDirectory(): { people: Person[]; groups: Group[] } {
     gidNumber: person.gidNumber,
     members: [],
   }));
-  groups.push({ name: 'ops-team', gidNumber: 7, members: ['user1', 'user2'] });
+  groups.push({ name: 'ops-team', gidNumber: 7000, members: ['user1', 'user2'] });
   groups.push({
     name: 'sre',
     gidNumber: 200000,
