@@ -232,7 +232,7 @@ export function newPersonAttributes(
     loginShell: ['/bin/bash'],
     [names.sourceId]: [person.sourceId],
   };
-  if (person.email) attributes[names.mail] = [person.email];
+  if (person.email && isIa5String(person.email)) attributes[names.mail] = [person.email];
   if (person.status === 'disabled') attributes.shadowExpire = [String(DEACTIVATED_SHADOW_EXPIRE)];
   else if (person.sshPublicKeys.length > 0)
     attributes[names.sshPublicKey] = [...new Set(person.sshPublicKeys)];
@@ -291,4 +291,13 @@ function unescapeDnValue(value: string): string {
   return value.replace(/\\([0-9a-fA-F]{2}|.)/g, (_match, escaped: string) =>
     escaped.length === 2 ? String.fromCharCode(Number.parseInt(escaped, 16)) : escaped,
   );
+}
+
+/**
+ * True for text the `mail` attribute accepts: its syntax is IA5String (ASCII), so slapd rejects a
+ * non-ASCII address, and with it the whole modify, deactivation included. Such an address is left out.
+ */
+export function isIa5String(value: string): boolean {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: IA5 is all of ASCII, control characters included.
+  return /^[\u0000-\u007f]*$/.test(value);
 }

@@ -5,6 +5,7 @@ import {
   allValues,
   DEACTIVATED_SHADOW_EXPIRE,
   HR_TERMINATED_VALUE,
+  isIa5String,
   type LdapAttributeNames,
   surnameOf,
 } from './ldap-entries.ts';
@@ -35,7 +36,7 @@ export function personChanges(
   }
 
   if ('email' in changes && changes.email !== current.email)
-    replace(names.mail, changes.email ? [changes.email] : []);
+    replace(names.mail, changes.email && isIa5String(changes.email) ? [changes.email] : []);
 
   if (
     names.employeeNumber &&

@@ -40,7 +40,11 @@ export interface SyncOutcome {
 }
 
 /** Reads the user and their groups from Okta and applies the difference to the directory. */
-export async function syncOktaUser(userId: string, deps: OktaSyncDeps): Promise<SyncOutcome> {
+export async function syncOktaUser(
+  userId: string,
+  deps: OktaSyncDeps,
+  retried = false,
+): Promise<SyncOutcome> {
   const { store } = deps;
   const existing = await store.findPersonBySourceId(userId);
   const user = await deps.okta.getUser(userId);
@@ -64,11 +68,9 @@ export async function syncOktaUser(userId: string, deps: OktaSyncDeps): Promise<
     return { action: 'skipped', changes: [reason] };
   }
 
-  const employeeNumber = (user.profile as Record<string, unknown>).employeeNumber;
   const desired = {
     displayName: displayNameOf(user),
     email: user.profile.email,
-    ...(typeof employeeNumber === 'string' && employeeNumber ? { employeeNumber } : {}),
     status,
     // A disabled person keeps no key in the directory, so no bundle or reader can hand one out.
     sshPublicKeys: status === 'active' ? keysOf(user, deps) : [],
@@ -76,14 +78,21 @@ export async function syncOktaUser(userId: string, deps: OktaSyncDeps): Promise<
   const groups = status === 'active' ? await posixGroupsOf(oktaGroups, deps) : [];
 
   if (!existing) {
-    const username = await resolveUsername(
-      user.profile.login,
-      userId,
+    const username = await resolveUsername(user.profile.login, userId, async (name) => {
+      const holder = await store.findPerson(name);
+      // A name held by this same Okta user means another sync created them a moment ago.
+      if (holder) return holder.sourceId !== userId;
       // A group of that name would become the person's user-private group and hand its members to them.
-      async (name) =>
-        (await store.findPerson(name)) !== undefined || (await store.findGroup(name)) !== undefined,
-    );
-    const person = await store.createPerson({ username, sourceId: userId, ...desired });
+      return (await store.findGroup(name)) !== undefined;
+    });
+    let person: Person;
+    try {
+      person = await store.createPerson({ username, sourceId: userId, ...desired });
+    } catch (error) {
+      // Two syncs of one new user race: the loser finds the winner's entry and updates it instead.
+      if (!retried && (await store.findPersonBySourceId(userId))) return syncOktaUser(userId, deps, true);
+      throw error;
+    }
     const changes = ['person', ...(await applyGroups(person, groups, deps))];
     return { action: 'created', username, changes, after: person };
   }

@@ -390,7 +390,7 @@ describe('serverless.yml triggers', () => {
       resolve(template, alarm.Properties),
     );
 
-    expect(propertyOf(lambdaFunction('sync-directory'), 'ReservedConcurrentExecutions')).toBe(2);
+    expect(propertyOf(lambdaFunction('sync-directory'), 'ReservedConcurrentExecutions')).toBe(1);
     expect(resolve(template, invokeConfig?.Properties)).toMatchObject({
       MaximumRetryAttempts: 2,
       DestinationConfig: { OnFailure: { Destination: QUEUE } },

@@ -219,4 +219,13 @@ describe('syncOktaUser', () => {
     const names = (await store.snapshot()).groups.map((group) => group.name);
     expect(names.filter((name) => name === 'engineering')).toHaveLength(1);
   });
+
+  it('creates one account when syncs of a new user run at once', async () => {
+    const { store, sync } = await setup();
+    okta.setUser(user(), ['SSH Ops']);
+    await Promise.all(Array.from({ length: 5 }, () => sync()));
+    const people = (await store.snapshot()).people;
+    expect(people.map((person) => person.username)).toEqual(['ana.lopez']);
+    expect(await store.groupsOf('ana.lopez')).toEqual(['ssh-ops']);
+  });
 });

@@ -119,4 +119,20 @@ describe('sync into LDAP', () => {
     );
     expect(passwd).not.toContain('cy:');
   });
+
+  it('deactivates a person whose email LDAP cannot store', async () => {
+    stack.okta.setUser(user('00uR', 'rene@example.test'));
+    await deliver('user.lifecycle.create', '00uR', 'rene@example.test');
+    await stack.syncNow();
+    // Okta now reports a non-ASCII address, which the IA5String mail attribute rejects, with the deactivation.
+    stack.okta.setUser({
+      ...user('00uR', 'rene@example.test', 'DEPROVISIONED'),
+      profile: { ...user('00uR', 'rene@example.test').profile, email: 'rené@example.test' },
+    });
+    await deliver('user.lifecycle.deactivate', '00uR', 'rene@example.test');
+    expect(await stack.syncNow()).toMatchObject({ failed: 0 });
+    const entry = await readEntry(server, `uid=rene,${PEOPLE_BASE}`);
+    expect(entry?.shadowExpire).toEqual(['1']);
+    expect(entry?.sshPublicKey).toBeUndefined();
+  });
 });
