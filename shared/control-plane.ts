@@ -28,9 +28,8 @@ export async function inboxSyncDeps(
 ): Promise<InboxSyncDeps> {
   const { config } = runtime;
   const hr = await runtime.hr();
-  const hrDeps = hr && {
-    hr,
-    store,
+  const hrDeps = {
+    ...(hr ? { hr } : {}),
     settings: { matchKey: config.hr.matchKey, groupPrefix: config.hr.groupPrefix },
   };
   return {
@@ -46,7 +45,7 @@ export async function inboxSyncDeps(
       scopeGroups: config.okta.scopeGroups,
     },
     log,
-    ...(hrDeps ? { hr: hrDeps } : {}),
+    hr: hrDeps,
   };
 }
 

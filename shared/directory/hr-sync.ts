@@ -1,5 +1,6 @@
 // Applies an HR change: a terminated employee loses access whatever Okta reports; a department drives a group.
 
+import { DirectoryError } from '../errors.ts';
 import type { Log } from '../log.ts';
 import type { HrClient } from '../sources/hr-api.ts';
 import type { HrFields, HrInboxEntry } from '../sources/hr-events.ts';
@@ -17,10 +18,9 @@ export interface HrSyncSettings {
 }
 
 export interface HrSyncDeps {
-  store: DirectoryStore & {
-    findPersonBy(attribute: 'email' | 'employeeNumber', value: string): Promise<Person | undefined>;
-  };
-  hr: Pick<HrClient, 'getEmployee'>;
+  store: DirectoryStore;
+  /** The HR API; without it only field-based deliveries, which carry the values, can be applied. */
+  hr?: Pick<HrClient, 'getEmployee'>;
   settings: HrSyncSettings;
   log: Log;
   now?: () => Date;
@@ -30,15 +30,20 @@ export interface HrSyncDeps {
 
 /** Applies one HR inbox entry, reading the employee back from the HR API when the entry carries no fields. */
 export async function syncHrEntry(entry: HrInboxEntry, deps: HrSyncDeps): Promise<SyncOutcome> {
-  const fields =
-    entry.action === 'deleted'
-      ? entry.fields
-      : (entry.fields ?? (await deps.hr.getEmployee(entry.employeeId)));
+  // Reconcile, don't replay: with the HR API the employee's current record decides, so a late or
+  // repeated delivery cannot undo a newer change. Without it, a field-based delivery's values count.
+  if (!deps.hr && !entry.fields) {
+    throw new DirectoryError(
+      `HR entry ${entry.id} carries ids only and HR_API_URL is not set, so employee ${entry.employeeId} cannot be read`,
+    );
+  }
+  const current = deps.hr ? await deps.hr.getEmployee(entry.employeeId) : undefined;
+  const goneFromHr = entry.action === 'deleted' || (deps.hr !== undefined && current === undefined);
+  const fields = current ?? entry.fields;
   const person = await findPerson(fields, deps);
   if (!person) return { action: 'skipped', changes: ['no directory person matches the HR record'] };
 
-  const terminated =
-    entry.action === 'deleted' || fields === undefined || isTerminated(fields, deps.now?.() ?? new Date());
+  const terminated = goneFromHr || fields === undefined || isTerminated(fields, deps.now?.() ?? new Date());
   const changes: string[] = [];
   if (terminated) {
     if (person.hrStatus !== 'terminated' || person.status !== 'disabled' || person.sshPublicKeys.length > 0) {
@@ -93,7 +98,9 @@ async function findPerson(fields: HrFields | undefined, deps: HrSyncDeps): Promi
 
 /** Inactive or terminated status, or a termination date that has arrived (dates compare as YYYY-MM-DD text). */
 function isTerminated(fields: HrFields, now: Date): boolean {
-  if (fields.status && INACTIVE_STATUSES.has(fields.status.trim().toLowerCase())) return true;
+  for (const status of [fields.status, fields.employmentStatus]) {
+    if (status && INACTIVE_STATUSES.has(status.trim().toLowerCase())) return true;
+  }
   const date = fields.terminationDate?.slice(0, 10);
   return (
     date !== undefined &&

@@ -15,7 +15,8 @@ const PROCESSED_PREFIX = 'processed/';
 export interface InboxSyncDeps extends OktaSyncDeps {
   inbox: ObjectStore;
   /** Needed only for HR entries; an HR entry without it fails and stays pending. */
-  hr?: Omit<HrSyncDeps, 'store' | 'log' | 'resyncFromOkta'> & { store: HrSyncDeps['store'] };
+  /** HR matching settings, and the HR API client when HR_API_URL is set. */
+  hr?: Pick<HrSyncDeps, 'hr' | 'settings'>;
   /** Where audit records go; without it the record is only logged. */
   audit?: ObjectStore;
   policy?: Policy;
@@ -81,11 +82,10 @@ async function applyOkta(entry: InboxEntry, deps: InboxSyncDeps) {
 
 async function applyHr(entry: HrInboxEntry, deps: InboxSyncDeps) {
   if (!deps.hr)
-    throw new DirectoryError(
-      `inbox entry ${entry.id} is from the HR system, which is not configured (HR_API_URL)`,
-    );
+    throw new DirectoryError(`inbox entry ${entry.id} is from the HR system, whose settings are missing`);
   const outcome = await syncHrEntry(entry, {
     ...deps.hr,
+    store: deps.store,
     log: deps.log,
     ...(deps.now ? { now: deps.now } : {}),
     resyncFromOkta: (sourceId) => syncOktaUser(sourceId, deps),

@@ -19,9 +19,14 @@ export class HrClient {
 
   /** Returns the employee's fields, or undefined when the HR system no longer has them. */
   async getEmployee(employeeId: string): Promise<HrFields | undefined> {
-    const fields = ['workEmail', 'employeeNumber', 'status', 'terminationDate', this.options.groupField].join(
-      ',',
-    );
+    const fields = [
+      'workEmail',
+      'employeeNumber',
+      'status',
+      'employmentHistoryStatus',
+      'terminationDate',
+      this.options.groupField,
+    ].join(',');
     const url = new URL(
       `${this.options.apiUrl.replace(/\/$/, '')}/v1/employees/${encodeURIComponent(employeeId)}/`,
     );

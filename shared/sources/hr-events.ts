@@ -8,6 +8,8 @@ export interface HrFields {
   workEmail?: string;
   employeeNumber?: string;
   status?: string;
+  /** BambooHR's separate employment status field; either status saying inactive ends access. */
+  employmentStatus?: string;
   terminationDate?: string;
   /** Value of the configured group field (department by default). */
   group?: string;
@@ -55,14 +57,15 @@ const fieldBasedSchema = z.object({
 });
 
 /** Field names as BambooHR's English names or API aliases, folded to lower case letters and digits. */
-const FIELD_NAMES: Record<string, keyof HrFields> = {
+const FIELD_NAMES: Readonly<Record<string, keyof HrFields>> = Object.assign(Object.create(null), {
   workemail: 'workEmail',
   employee: 'employeeNumber',
   employeenumber: 'employeeNumber',
   status: 'status',
-  employmentstatus: 'status',
+  employmentstatus: 'employmentStatus',
+  employmenthistorystatus: 'employmentStatus',
   terminationdate: 'terminationDate',
-};
+}) as Record<string, keyof HrFields>;
 
 export type HrParseResult =
   | { ok: true; entries: HrInboxEntry[] }

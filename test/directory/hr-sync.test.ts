@@ -28,7 +28,8 @@ function entry(overrides: Partial<HrInboxEntry> = {}): HrInboxEntry {
   };
 }
 
-async function setup(matchKey: 'workEmail' | 'employeeNumber' = 'workEmail') {
+/** With `api: false` the HR API is not configured, so field-based entries are applied as they come. */
+async function setup(matchKey: 'workEmail' | 'employeeNumber' = 'workEmail', api = false) {
   const store = new EmbeddedDirectoryStore(join(await tempDir(), 'directory.json'));
   await store.createPerson({
     username: 'jane.doe',
@@ -41,7 +42,7 @@ async function setup(matchKey: 'workEmail' | 'employeeNumber' = 'workEmail') {
   const resynced: string[] = [];
   const deps = {
     store,
-    hr: new HrClient({ apiUrl: hr.url, apiKey: hr.apiKey, groupField: 'department' }),
+    ...(api ? { hr: new HrClient({ apiUrl: hr.url, apiKey: hr.apiKey, groupField: 'department' }) } : {}),
     settings: { matchKey, groupPrefix: 'dept-' },
     log: silentLog,
     now: () => NOW,
@@ -52,7 +53,7 @@ async function setup(matchKey: 'workEmail' | 'employeeNumber' = 'workEmail') {
 
 describe('syncHrEntry', () => {
   it('reads an event-based change back from the HR API and applies the department group', async () => {
-    const { store, sync } = await setup();
+    const { store, sync } = await setup('workEmail', true);
     hr.setEmployee('1187', {
       workEmail: 'Jane.Doe@example.test',
       status: 'Active',
@@ -132,9 +133,52 @@ describe('syncHrEntry', () => {
   });
 
   it('fails with a retryable error when the HR API is down', async () => {
-    const { sync } = await setup();
+    const { sync } = await setup('workEmail', true);
     await hr.close();
     await expect(sync(entry())).rejects.toThrow(/HR API/);
     hr = await startHrDouble();
+  });
+
+  it('lets the HR API, not a late delivery, decide the state', async () => {
+    const { store, sync } = await setup('workEmail', true);
+    hr.setEmployee('1187', { workEmail: 'jane.doe@example.test', status: 'Inactive' });
+    await sync(
+      entry({
+        eventTime: '2026-12-04T11:00:00Z',
+        fields: { workEmail: 'jane.doe@example.test', status: 'Inactive' },
+      }),
+    );
+    // An older delivery saying Active arrives late; the API still says Inactive.
+    await sync(
+      entry({
+        id: 'e0',
+        eventTime: '2026-12-04T09:00:00Z',
+        fields: { workEmail: 'jane.doe@example.test', status: 'Active' },
+      }),
+    );
+    expect(await store.findPerson('jane.doe')).toMatchObject({ status: 'disabled', hrStatus: 'terminated' });
+  });
+
+  it('disables a person when HR no longer has the employee', async () => {
+    const { store, sync } = await setup('workEmail', true);
+    await sync(
+      entry({ action: 'updated', fields: { workEmail: 'jane.doe@example.test', status: 'Active' } }),
+    );
+    expect(await store.findPerson('jane.doe')).toMatchObject({ status: 'disabled' });
+  });
+
+  it('ends access when either status field says inactive', async () => {
+    const { store, sync } = await setup();
+    await sync(
+      entry({
+        fields: { workEmail: 'jane.doe@example.test', status: 'Inactive', employmentStatus: 'Full-Time' },
+      }),
+    );
+    expect((await store.findPerson('jane.doe'))?.status).toBe('disabled');
+  });
+
+  it('needs the HR API for an entry that carries ids only', async () => {
+    const { sync } = await setup();
+    await expect(sync(entry())).rejects.toThrow(/HR_API_URL is not set/);
   });
 });
