@@ -52,9 +52,9 @@ export class EmbeddedDirectoryStore implements DirectoryStore {
     return (await this.read()).people.find((person) => person.sourceId === sourceId);
   }
 
-  async findPersonBy(attribute: 'email' | 'employeeNumber', value: string): Promise<Person | undefined> {
+  async findPeopleBy(attribute: 'email' | 'employeeNumber', value: string): Promise<Person[]> {
     const wanted = attribute === 'email' ? value.toLowerCase() : value;
-    return (await this.read()).people.find((person) => {
+    return (await this.read()).people.filter((person) => {
       const held = person[attribute];
       return (attribute === 'email' ? held?.toLowerCase() : held) === wanted;
     });

@@ -28,8 +28,8 @@ export interface HrSyncDeps {
   resyncFromOkta?: (sourceId: string) => Promise<unknown>;
 }
 
-/** Applies one HR inbox entry, reading the employee back from the HR API when the entry carries no fields. */
-export async function syncHrEntry(entry: HrInboxEntry, deps: HrSyncDeps): Promise<SyncOutcome> {
+/** Applies one HR inbox entry to every directory person it matches; returns one outcome per person. */
+export async function syncHrEntry(entry: HrInboxEntry, deps: HrSyncDeps): Promise<SyncOutcome[]> {
   // Reconcile, don't replay: with the HR API the employee's current record decides, so a late or
   // repeated delivery cannot undo a newer change. Without it, a field-based delivery's values count.
   if (!deps.hr && !entry.fields) {
@@ -40,10 +40,22 @@ export async function syncHrEntry(entry: HrInboxEntry, deps: HrSyncDeps): Promis
   const current = deps.hr ? await deps.hr.getEmployee(entry.employeeId) : undefined;
   const goneFromHr = entry.action === 'deleted' || (deps.hr !== undefined && current === undefined);
   const fields = current ?? entry.fields;
-  const person = await findPerson(fields, deps);
-  if (!person) return { action: 'skipped', changes: ['no directory person matches the HR record'] };
-
+  // Every match acts: one email can belong to a person and their separate admin account.
+  const people = await findPeople(fields, deps);
+  if (people.length === 0)
+    return [{ action: 'skipped', changes: ['no directory person matches the HR record'] }];
   const terminated = goneFromHr || fields === undefined || isTerminated(fields, deps.now?.() ?? new Date());
+  const outcomes: SyncOutcome[] = [];
+  for (const person of people) outcomes.push(await applyToPerson(person, fields, terminated, deps));
+  return outcomes;
+}
+
+async function applyToPerson(
+  person: Person,
+  fields: HrFields | undefined,
+  terminated: boolean,
+  deps: HrSyncDeps,
+): Promise<SyncOutcome> {
   const changes: string[] = [];
   if (terminated) {
     if (person.hrStatus !== 'terminated' || person.status !== 'disabled' || person.sshPublicKeys.length > 0) {
@@ -58,8 +70,7 @@ export async function syncHrEntry(entry: HrInboxEntry, deps: HrSyncDeps): Promis
       await deps.store.removeMember(group, person.username);
       changes.push(`-group ${group}`);
     }
-    const after = await deps.store.findPerson(person.username);
-    return outcome(person, after, changes);
+    return outcome(person, await deps.store.findPerson(person.username), changes);
   }
 
   if (person.hrStatus === 'terminated') {
@@ -80,20 +91,21 @@ function outcome(before: Person, after: Person | undefined, changes: string[]): 
   return { action, username: before.username, changes, before, ...(after ? { after } : {}) };
 }
 
-async function findPerson(fields: HrFields | undefined, deps: HrSyncDeps): Promise<Person | undefined> {
-  if (!fields) return undefined;
+/** Finds the people of an HR record by the configured key first, then by the other one. */
+async function findPeople(fields: HrFields | undefined, deps: HrSyncDeps): Promise<Person[]> {
+  if (!fields) return [];
   const byNumber = fields.employeeNumber
-    ? () => deps.store.findPersonBy('employeeNumber', fields.employeeNumber ?? '')
+    ? () => deps.store.findPeopleBy('employeeNumber', fields.employeeNumber ?? '')
     : undefined;
   const byEmail = fields.workEmail
-    ? () => deps.store.findPersonBy('email', fields.workEmail ?? '')
+    ? () => deps.store.findPeopleBy('email', fields.workEmail ?? '')
     : undefined;
   const order = deps.settings.matchKey === 'employeeNumber' ? [byNumber, byEmail] : [byEmail, byNumber];
   for (const lookup of order) {
-    const person = lookup ? await lookup() : undefined;
-    if (person) return person;
+    const people = lookup ? await lookup() : [];
+    if (people.length > 0) return people;
   }
-  return undefined;
+  return [];
 }
 
 /** Inactive or terminated status, or a termination date that has arrived (dates compare as YYYY-MM-DD text). */

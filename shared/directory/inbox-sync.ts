@@ -83,7 +83,7 @@ async function applyOkta(entry: InboxEntry, deps: InboxSyncDeps) {
 async function applyHr(entry: HrInboxEntry, deps: InboxSyncDeps) {
   if (!deps.hr)
     throw new DirectoryError(`inbox entry ${entry.id} is from the HR system, whose settings are missing`);
-  const outcome = await syncHrEntry(entry, {
+  const outcomes = await syncHrEntry(entry, {
     ...deps.hr,
     store: deps.store,
     log: deps.log,
@@ -96,7 +96,7 @@ async function applyHr(entry: HrInboxEntry, deps: InboxSyncDeps) {
     eventType: `employee.${entry.action}`,
     eventTime: entry.eventTime,
   };
-  return { outcomes: [outcome], cause };
+  return { outcomes, cause };
 }
 
 async function audit(outcome: SyncOutcome, cause: AuditCause, deps: InboxSyncDeps): Promise<void> {

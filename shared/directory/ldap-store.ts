@@ -1,6 +1,6 @@
 // The LDAP directory store: DirectoryStore over ldapts, one mutually authenticated connection per operation.
 
-import { AlreadyExistsError, type Client, type Entry } from 'ldapts';
+import { AlreadyExistsError, AndFilter, type Client, type Entry, EqualityFilter } from 'ldapts';
 import { POSIX_NAME } from '../bundle/nss-maps.ts';
 import { DirectoryError, ValidationError } from '../errors.ts';
 import type { MemberMode } from './ldap-config.ts';
@@ -15,6 +15,7 @@ import {
   type LdapAttributeNames,
   type LdapObjectClasses,
   newPersonAttributes,
+  PERSON_FILTER,
   personAttributes,
   personFromEntry,
 } from './ldap-entries.ts';
@@ -77,14 +78,21 @@ export class LdapStore implements DirectoryStore {
     });
   }
 
-  /** Finds a person by email (the mail attribute, matched without case) or by HR employee number. */
-  findPersonBy(attribute: 'email' | 'employeeNumber', value: string): Promise<Person | undefined> {
+  /** Finds every person with the email (the mail attribute, matched without case) or HR employee number. */
+  findPeopleBy(attribute: 'email' | 'employeeNumber', value: string): Promise<Person[]> {
     const name = attribute === 'email' ? this.names.mail : this.names.employeeNumber;
     // Without a configured employee-number attribute, no person can match by number.
-    if (!name) return Promise.resolve(undefined);
-    return this.run(`finding the person with ${name}=${value}`, async (client) => {
-      const entry = await findPersonEntry(client, this.lookup, name, value, this.personReadAttributes());
-      return entry && this.toPerson(entry);
+    if (!name) return Promise.resolve([]);
+    return this.run(`finding the people with ${name}=${value}`, async (client) => {
+      const filter = new AndFilter({
+        filters: [PERSON_FILTER, new EqualityFilter({ attribute: name, value })],
+      });
+      const { searchEntries } = await client.search(this.options.bases.people, {
+        scope: 'sub',
+        filter,
+        attributes: this.personReadAttributes(),
+      });
+      return searchEntries.map((entry) => this.toPerson(entry));
     });
   }
 

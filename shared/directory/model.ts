@@ -80,8 +80,8 @@ export interface DirectoryStore {
   /** Finds a person by source id (Okta user id). */
   findPersonBySourceId(sourceId: string): Promise<Person | undefined>;
   findPerson(username: string): Promise<Person | undefined>;
-  /** Finds a person by email (without case) or HR employee number, for matching HR records. */
-  findPersonBy(attribute: 'email' | 'employeeNumber', value: string): Promise<Person | undefined>;
+  /** Finds every person with the email (without case) or HR employee number, for matching HR records. */
+  findPeopleBy(attribute: 'email' | 'employeeNumber', value: string): Promise<Person[]>;
   /** Creates the person and their user-private group, allocating a uidNumber never used before. */
   createPerson(person: NewPerson): Promise<Person>;
   updatePerson(username: string, changes: PersonChanges): Promise<Person>;

@@ -59,10 +59,9 @@ describe('syncHrEntry', () => {
       status: 'Active',
       department: 'Site Reliability',
     });
-    expect(await sync(entry())).toMatchObject({
-      action: 'updated',
-      changes: ['+group dept-site-reliability'],
-    });
+    expect(await sync(entry())).toMatchObject([
+      { action: 'updated', changes: ['+group dept-site-reliability'] },
+    ]);
     expect(await store.groupsOf('jane.doe')).toEqual(['dept-site-reliability']);
   });
 
@@ -129,7 +128,7 @@ describe('syncHrEntry', () => {
     const { sync } = await setup();
     expect(
       await sync(entry({ fields: { workEmail: 'nobody@example.test', status: 'Inactive' } })),
-    ).toMatchObject({ action: 'skipped' });
+    ).toMatchObject([{ action: 'skipped' }]);
   });
 
   it('fails with a retryable error when the HR API is down', async () => {
@@ -180,5 +179,23 @@ describe('syncHrEntry', () => {
   it('needs the HR API for an entry that carries ids only', async () => {
     const { sync } = await setup();
     await expect(sync(entry())).rejects.toThrow(/HR_API_URL is not set/);
+  });
+
+  it('terminates every person who shares the email', async () => {
+    const { store, sync } = await setup();
+    await store.createPerson({
+      username: 'jane.admin',
+      displayName: 'Jane Doe (admin)',
+      email: 'Jane.Doe@example.test',
+      sourceId: '00uJANEADM',
+      status: 'active',
+      sshPublicKeys: ['ssh-ed25519 AAAA admin'],
+    });
+    const outcomes = await sync(
+      entry({ fields: { workEmail: 'jane.doe@example.test', status: 'Terminated' } }),
+    );
+    expect(outcomes.map((outcome) => outcome.username).sort()).toEqual(['jane.admin', 'jane.doe']);
+    for (const name of ['jane.doe', 'jane.admin'])
+      expect((await store.findPerson(name))?.status).toBe('disabled');
   });
 });
