@@ -76,8 +76,10 @@ export function buildAuditRecord(
 export async function writeAuditRecord(record: AuditRecord, store: ObjectStore, log: Log): Promise<string> {
   const day = record.when.appliedAt.slice(0, 10).replaceAll('-', '/');
   const key = `audit/${day}/${record.when.appliedAt}-${record.why.eventId}-${record.where.entry}.json`;
-  await store.put(key, `${JSON.stringify(record)}\n`);
+  // Logged before the write: if the write fails, the entry is retried, and the retry finds nothing
+  // left to change, so this line is then the only record of the change.
   log.info('directory changed', { audit: record, auditKey: key });
+  await store.put(key, `${JSON.stringify(record)}\n`);
   return key;
 }
 

@@ -51,8 +51,11 @@ export async function syncOktaUser(
 
   if (!user) {
     if (!existing) return { action: 'skipped', changes: ['not in Okta or the directory'] };
+    // The groups are read first, so the audit record can name the host classes the person leaves.
+    const groups = (await store.groupsOf(existing.username)).filter((name) => name !== existing.username);
     await store.deletePerson(existing.username);
-    return { action: 'deleted', username: existing.username, changes: ['person'], before: existing };
+    const changes = ['person', ...groups.map((name) => `-group ${name}`)];
+    return { action: 'deleted', username: existing.username, changes, before: existing };
   }
 
   const oktaActive = ACTIVE_OKTA_STATUSES.has(user.status);

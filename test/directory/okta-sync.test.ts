@@ -141,10 +141,14 @@ describe('syncOktaUser', () => {
 
   it('deletes a person Okta no longer has', async () => {
     const { store, sync } = await setup();
-    okta.setUser(user());
+    okta.setUser(user(), ['SSH Ops']);
     await sync();
     okta.removeUser('00uANA');
-    expect(await sync()).toMatchObject({ action: 'deleted', username: 'ana.lopez' });
+    expect(await sync()).toMatchObject({
+      action: 'deleted',
+      username: 'ana.lopez',
+      changes: ['person', '-group ssh-ops'],
+    });
     expect(await store.findPerson('ana.lopez')).toBeUndefined();
   });
 
