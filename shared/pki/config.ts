@@ -1,5 +1,6 @@
 // Settings of certificate issuance and rotation, read once per cold start from the environment.
 
+import { isIP } from 'node:net';
 import { ConfigError } from '../errors.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -21,6 +22,41 @@ export const DEFAULT_RENEW_FRACTION = 2 / 3;
 export const DEFAULT_TRUST_OVERLAP_HOURS = 24;
 /** Alert when an active certificate has fewer days left than this. */
 export const DEFAULT_EXPIRY_ALERT_DAYS = 14;
+
+/**
+ * Accepted ranges of the whole-number settings. The ceilings catch typos such as 1e7 days: 20 years
+ * for a root CA, 10 for an intermediate, and 825 days for a leaf (the CA/Browser Forum's maximum for public
+ * TLS server certificates from 2018 to 2020). A trust change needs at least one hour to reach every cache
+ * and host timer, because with no overlap a client meets a certificate from a CA it does not trust yet.
+ */
+export const PKI_RANGES = {
+  PKI_CA_LIFETIME_DAYS: [30, 7305],
+  PKI_INTERMEDIATE_LIFETIME_DAYS: [2, 3653],
+  PKI_LEAF_LIFETIME_DAYS: [1, 825],
+  PKI_TRUST_OVERLAP_HOURS: [1, 720],
+  PKI_EXPIRY_ALERT_DAYS: [0, 365],
+} as const;
+
+type RangedVariable = keyof typeof PKI_RANGES;
+
+/** Every variable loadPkiConfig reads; the deployment check compares it with serverless.yml. */
+export const PKI_CONFIG_VARIABLES = [
+  'PKI_PARAMETER_PREFIX',
+  'PKI_CA_NAME',
+  'PKI_USE_INTERMEDIATE',
+  'PKI_CA_LIFETIME_DAYS',
+  'PKI_INTERMEDIATE_LIFETIME_DAYS',
+  'PKI_LEAF_LIFETIME_DAYS',
+  'PKI_RENEW_FRACTION',
+  'PKI_CA_RENEW_FRACTION',
+  'PKI_TRUST_OVERLAP_HOURS',
+  'PKI_EXPIRY_ALERT_DAYS',
+  'PKI_CLIENT_NAME',
+  'PKI_SERVER_NAME',
+  'PKI_SERVER_DNS_NAMES',
+  'PKI_SERVER_IP_ADDRESSES',
+  'PKI_KMS_KEY_ID',
+] as const;
 
 export interface PkiConfig {
   prefix: string;
@@ -45,24 +81,20 @@ export interface PkiConfig {
 
 /** Reads and checks the PKI settings. Throws ConfigError naming the variable. */
 export function loadPkiConfig(env: NodeJS.ProcessEnv = process.env): PkiConfig {
-  const serverDnsNames = readList(env, 'PKI_SERVER_DNS_NAMES');
-  const serverIpAddresses = readList(env, 'PKI_SERVER_IP_ADDRESSES');
-  if (serverDnsNames.length + serverIpAddresses.length === 0) {
-    throw new ConfigError('PKI_SERVER_DNS_NAMES or PKI_SERVER_IP_ADDRESSES must name the LDAP server');
-  }
+  const { serverDnsNames, serverIpAddresses } = readServerNames(env);
 
   const config: PkiConfig = {
     prefix: readPrefix(env),
     caCommonName: env.PKI_CA_NAME || 'fleet-login LDAP CA',
     useIntermediate: readBoolean(env, 'PKI_USE_INTERMEDIATE'),
-    caLifetimeMs: readNumber(env, 'PKI_CA_LIFETIME_DAYS', DEFAULT_CA_LIFETIME_DAYS) * DAY_MS,
+    caLifetimeMs: readWholeNumber(env, 'PKI_CA_LIFETIME_DAYS', DEFAULT_CA_LIFETIME_DAYS) * DAY_MS,
     intermediateLifetimeMs:
-      readNumber(env, 'PKI_INTERMEDIATE_LIFETIME_DAYS', DEFAULT_INTERMEDIATE_LIFETIME_DAYS) * DAY_MS,
-    leafLifetimeMs: readNumber(env, 'PKI_LEAF_LIFETIME_DAYS', DEFAULT_LEAF_LIFETIME_DAYS) * DAY_MS,
+      readWholeNumber(env, 'PKI_INTERMEDIATE_LIFETIME_DAYS', DEFAULT_INTERMEDIATE_LIFETIME_DAYS) * DAY_MS,
+    leafLifetimeMs: readWholeNumber(env, 'PKI_LEAF_LIFETIME_DAYS', DEFAULT_LEAF_LIFETIME_DAYS) * DAY_MS,
     renewFraction: readFraction(env, 'PKI_RENEW_FRACTION'),
     caRenewFraction: readFraction(env, 'PKI_CA_RENEW_FRACTION'),
-    trustOverlapMs: readNumber(env, 'PKI_TRUST_OVERLAP_HOURS', DEFAULT_TRUST_OVERLAP_HOURS, true) * HOUR_MS,
-    expiryAlertMs: readNumber(env, 'PKI_EXPIRY_ALERT_DAYS', DEFAULT_EXPIRY_ALERT_DAYS, true) * DAY_MS,
+    trustOverlapMs: readWholeNumber(env, 'PKI_TRUST_OVERLAP_HOURS', DEFAULT_TRUST_OVERLAP_HOURS) * HOUR_MS,
+    expiryAlertMs: readWholeNumber(env, 'PKI_EXPIRY_ALERT_DAYS', DEFAULT_EXPIRY_ALERT_DAYS) * DAY_MS,
     clientCommonName: env.PKI_CLIENT_NAME || 'fleet-login-lambda',
     serverCommonName: env.PKI_SERVER_NAME || serverDnsNames[0] || 'fleet-login-ldap',
     serverDnsNames,
@@ -71,6 +103,25 @@ export function loadPkiConfig(env: NodeJS.ProcessEnv = process.env): PkiConfig {
   };
   checkConsistency(config);
   return config;
+}
+
+function readServerNames(env: NodeJS.ProcessEnv): { serverDnsNames: string[]; serverIpAddresses: string[] } {
+  const serverDnsNames = readList(
+    env,
+    'PKI_SERVER_DNS_NAMES',
+    isDnsName,
+    'a DNS name such as ldap.example.com',
+  );
+  const serverIpAddresses = readList(
+    env,
+    'PKI_SERVER_IP_ADDRESSES',
+    (item) => isIP(item) !== 0,
+    'an IPv4 or IPv6 address',
+  );
+  if (serverDnsNames.length + serverIpAddresses.length === 0) {
+    throw new ConfigError('PKI_SERVER_DNS_NAMES or PKI_SERVER_IP_ADDRESSES must name the LDAP server');
+  }
+  return { serverDnsNames, serverIpAddresses };
 }
 
 function checkConsistency(config: PkiConfig): void {
@@ -95,23 +146,33 @@ function readPrefix(env: NodeJS.ProcessEnv): string {
   return prefix;
 }
 
-function readNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, allowZero = false): number {
-  const text = env[name];
-  if (text === undefined || text === '') return fallback;
+/** Reads a whole number within PKI_RANGES, so typos such as 1e7, 90.5 or 0 fail with the accepted range. */
+function readWholeNumber(env: NodeJS.ProcessEnv, name: RangedVariable, fallback: number): number {
+  const text = env[name]?.trim();
+  if (!text) return fallback;
+  const [minimum, maximum] = PKI_RANGES[name];
   const value = Number(text);
-  const valid = Number.isFinite(value) && (allowZero ? value >= 0 : value > 0);
-  if (!valid) throw new ConfigError(`${name} must be a number ${allowZero ? 'of 0 or more' : 'above 0'}`);
+  if (!/^[0-9]+$/.test(text) || value < minimum || value > maximum) {
+    throw new ConfigError(
+      `${name} must be a whole number from ${minimum} to ${maximum}; got ${JSON.stringify(text)}`,
+    );
+  }
   return value;
 }
 
-/** Reads a share of a lifetime written as a decimal (0.66) or a ratio (2/3). */
+/** Reads a share of a lifetime written as a decimal (0.66) or one ratio of whole numbers (2/3). */
 function readFraction(env: NodeJS.ProcessEnv, name: string): number {
-  const text = env[name];
-  if (text === undefined || text === '') return DEFAULT_RENEW_FRACTION;
-  const [numerator, denominator = '1'] = text.split('/');
-  const value = Number(numerator) / Number(denominator);
-  if (!(value > 0 && value < 1))
-    throw new ConfigError(`${name} must be between 0 and 1, such as 2/3 or 0.66`);
+  const text = env[name]?.trim();
+  if (!text) return DEFAULT_RENEW_FRACTION;
+  let value = Number.NaN;
+  const ratio = /^([0-9]+)\/([0-9]+)$/.exec(text);
+  if (ratio) value = Number(ratio[1]) / Number(ratio[2]);
+  if (/^[0-9]*\.?[0-9]+$/.test(text)) value = Number(text);
+  if (!(value > 0 && value < 1)) {
+    throw new ConfigError(
+      `${name} must be a decimal or a ratio a/b between 0 and 1, such as 0.66 or 2/3; got ${JSON.stringify(text)}`,
+    );
+  }
   return value;
 }
 
@@ -122,9 +183,30 @@ function readBoolean(env: NodeJS.ProcessEnv, name: string): boolean {
   throw new ConfigError(`${name} must be true or false`);
 }
 
-function readList(env: NodeJS.ProcessEnv, name: string): string[] {
-  return (env[name] ?? '')
+/** Splits a comma-separated list and rejects the first item that fails `valid`. */
+function readList(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  valid: (item: string) => boolean,
+  expected: string,
+): string[] {
+  const items = (env[name] ?? '')
     .split(',')
     .map((item) => item.trim())
     .filter((item) => item !== '');
+  const invalid = items.find((item) => !valid(item));
+  if (invalid !== undefined) {
+    throw new ConfigError(`${name} contains ${JSON.stringify(invalid)}, which is not ${expected}`);
+  }
+  return items;
+}
+
+/**
+ * Checks a host name as a certificate's subjectAltName holds it: labels of letters, digits and inner
+ * hyphens, at most 63 characters each and 253 in all. A leading `*.` label (a wildcard) is accepted.
+ */
+function isDnsName(name: string): boolean {
+  const label = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+  const labels = name.replace(/^\*\./, '').split('.');
+  return name.length <= 253 && labels.every((each) => label.test(each)) && isIP(name) === 0;
 }

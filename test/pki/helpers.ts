@@ -127,14 +127,19 @@ export class TestClock {
   }
 }
 
-/** Returns a config for tests: a server on 127.0.0.1 and localhost, with `env` overriding any variable. */
-export function testConfig(env: Record<string, string> = {}): PkiConfig {
-  return loadPkiConfig({
+/**
+ * Returns a config for tests: a server on 127.0.0.1 and localhost, with `env` overriding any variable.
+ * `trustOverlapMs` replaces the overlap after the checks, because loadPkiConfig requires at least an
+ * hour and the rotation tests step through a CA rotation in minutes or in one run.
+ */
+export function testConfig(env: Record<string, string> = {}, trustOverlapMs?: number): PkiConfig {
+  const config = loadPkiConfig({
     PKI_PARAMETER_PREFIX: '/test/pki',
     PKI_SERVER_DNS_NAMES: 'localhost',
     PKI_SERVER_IP_ADDRESSES: '127.0.0.1',
     ...env,
   });
+  return trustOverlapMs === undefined ? config : { ...config, trustOverlapMs };
 }
 
 /** Collects alerts instead of sending them. */

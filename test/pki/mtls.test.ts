@@ -89,11 +89,13 @@ describe('mutual TLS with issued certificates', () => {
     // lands on the present. One-minute overlaps keep every leaf of the rotation valid now.
     const minute = 60 * 1000;
     clock = new TestClock(new Date(Date.now() - 201 * DAY_MS - 2 * minute));
-    const config = testConfig({
-      PKI_CA_LIFETIME_DAYS: '300',
-      PKI_LEAF_LIFETIME_DAYS: '60',
-      PKI_TRUST_OVERLAP_HOURS: String(1 / 60),
-    });
+    const config = testConfig(
+      {
+        PKI_CA_LIFETIME_DAYS: '300',
+        PKI_LEAF_LIFETIME_DAYS: '60',
+      },
+      minute,
+    );
     const run = () => rotateCertificates(config, { store, alerter: collectAlerts(), now: clock.now });
     await run();
 

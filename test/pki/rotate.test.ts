@@ -176,11 +176,13 @@ describe('rotateCertificates', () => {
   });
 
   it('rotates the CA in one run without overlap', async () => {
-    const config = testConfig({
-      PKI_CA_LIFETIME_DAYS: '300',
-      PKI_LEAF_LIFETIME_DAYS: '60',
-      PKI_TRUST_OVERLAP_HOURS: '0',
-    });
+    const config = testConfig(
+      {
+        PKI_CA_LIFETIME_DAYS: '300',
+        PKI_LEAF_LIFETIME_DAYS: '60',
+      },
+      0,
+    );
     await rotateCertificates(config, { store, alerter: collectAlerts(), now: clock.now });
     clock.advance(201 * DAY_MS);
     const report = await rotateCertificates(config, {
@@ -337,12 +339,19 @@ describe('rotateCertificates', () => {
 });
 
 describe('rotateCertificates after a crash', () => {
-  const scenarios: { name: string; env: Record<string, string>; prepare: number; advanceDays: number }[] = [
+  const scenarios: {
+    name: string;
+    env: Record<string, string>;
+    trustOverlapMs?: number;
+    prepare: number;
+    advanceDays: number;
+  }[] = [
     { name: 'bootstrap', env: {}, prepare: 0, advanceDays: 0 },
     { name: 'leaf renewal', env: {}, prepare: 1, advanceDays: 61 },
     {
       name: 'CA rotation',
-      env: { PKI_CA_LIFETIME_DAYS: '300', PKI_LEAF_LIFETIME_DAYS: '60', PKI_TRUST_OVERLAP_HOURS: '0' },
+      env: { PKI_CA_LIFETIME_DAYS: '300', PKI_LEAF_LIFETIME_DAYS: '60' },
+      trustOverlapMs: 0,
       prepare: 1,
       advanceDays: 201,
     },
@@ -351,8 +360,8 @@ describe('rotateCertificates after a crash', () => {
 
   it.each(scenarios)(
     'ends consistent after a crash at any write of $name',
-    async ({ env, prepare, advanceDays }) => {
-      const config = testConfig(env);
+    async ({ env, trustOverlapMs, prepare, advanceDays }) => {
+      const config = testConfig(env, trustOverlapMs);
       // First count the writes of an undisturbed run, then crash at each of them in turn.
       const writes = await countWrites(config, prepare, advanceDays);
       expect(writes).toBeGreaterThan(1);

@@ -163,11 +163,13 @@ describe('LDAP link against slapd with TLSVerifyClient demand', () => {
     // slapd checks validity against the real clock, so the test clock starts in the past and the last step
     // lands on the present. One-minute overlaps keep every leaf of the rotation valid now.
     const clock = new TestClock(new Date(Date.now() - 201 * DAY_MS - 2 * MINUTE_MS));
-    const config = testConfig({
-      PKI_CA_LIFETIME_DAYS: '300',
-      PKI_LEAF_LIFETIME_DAYS: '60',
-      PKI_TRUST_OVERLAP_HOURS: String(1 / 60),
-    });
+    const config = testConfig(
+      {
+        PKI_CA_LIFETIME_DAYS: '300',
+        PKI_LEAF_LIFETIME_DAYS: '60',
+      },
+      MINUTE_MS,
+    );
     await rotate(config, clock);
 
     clock.advance(201 * DAY_MS);
@@ -265,11 +267,13 @@ describe('CA rotation against slapd after a crash', () => {
       const store = new SsmCertificateStore(ssm.client, '/test/pki');
       const reader = new SsmParameterReader(ssm.client, 0);
       const clock = new TestClock(new Date(Date.now() - 201 * DAY_MS));
-      const config = testConfig({
-        PKI_CA_LIFETIME_DAYS: '300',
-        PKI_LEAF_LIFETIME_DAYS: '60',
-        PKI_TRUST_OVERLAP_HOURS: '0',
-      });
+      const config = testConfig(
+        {
+          PKI_CA_LIFETIME_DAYS: '300',
+          PKI_LEAF_LIFETIME_DAYS: '60',
+        },
+        0,
+      );
       const dependencies = { store, alerter: collectAlerts(), now: clock.now };
       await rotateCertificates(config, dependencies);
       clock.advance(201 * DAY_MS);
