@@ -20,7 +20,9 @@ and AWS credentials from the usual chain. Alerts go to ALERT_TOPIC_ARN when set,
                          take; writes nothing
   --import-ca FILE       PEM certificate of an existing self-signed root CA to issue from; only into
                          an empty PKI_PARAMETER_PREFIX
-  --import-ca-key FILE   its unencrypted PKCS#8 or SEC1 PEM private key
+  --import-ca-key FILE   its unencrypted P-256 EC private key, PKCS#8 (BEGIN PRIVATE KEY) or SEC1
+                         (BEGIN EC PRIVATE KEY) PEM; checked against the certificate before
+                         anything is written, and stored as PKCS#8
   --help                 print this text
 `;
 

@@ -2,6 +2,7 @@
 
 import type { Alerter } from '../alerts/alerter.ts';
 import { errorMessage, FleetLoginError } from '../errors.ts';
+import { checkImportedCaKey } from './ca-import.ts';
 import { checkCertificatePair } from './checks.ts';
 import type { PkiConfig } from './config.ts';
 import { splitPem, x509 } from './crypto.ts';
@@ -27,8 +28,9 @@ import {
 import type { SsmCertificateStore } from './store.ts';
 
 /**
- * Step limit of one run. The longest real run takes six steps (a CA rotation with zero overlap, an
- * intermediate and both leaves), so reaching ten means a step that does not change the state.
+ * Step limit of one run. The longest run takes six steps (a whole CA rotation, which needs a zero
+ * overlap that only tests set, an intermediate and both leaves), so reaching ten means a step that
+ * does not change the state.
  */
 const MAX_STEPS_PER_RUN = 10;
 
@@ -83,13 +85,18 @@ export async function rotateCertificates(
   return reportExpiries(context, dependencies.alerter, steps);
 }
 
-/** Bootstraps an empty prefix with an existing self-signed CA instead of a new one. */
+/**
+ * Bootstraps an empty prefix with an existing self-signed P-256 CA instead of a new one. The key may be
+ * PKCS#8 or SEC1 PEM and is stored as PKCS#8.
+ */
 export async function importCa(
   config: PkiConfig,
   dependencies: RotationDependencies,
-  ca: CertificatePair,
+  imported: CertificatePair,
 ): Promise<PkiState> {
   const now = (dependencies.now ?? (() => new Date()))();
+  // Checked before anything is written: bootstrap stores the CA before it first signs with the key.
+  const ca = checkImportedCaKey(imported);
   if ((await dependencies.store.readState()) !== undefined) {
     throw new FleetLoginError(
       `${config.prefix} already contains certificates; import a CA only into an empty prefix`,
