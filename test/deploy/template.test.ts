@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../shared/config.ts';
+import { CONFIG_VARIABLES, loadConfig } from '../../shared/config.ts';
+import { LDAP_CONFIG_VARIABLES } from '../../shared/directory/ldap-config.ts';
+import { loadPkiConfig, PKI_CONFIG_VARIABLES } from '../../shared/pki/config.ts';
 import { createRotationSetup } from '../../shared/pki/setup.ts';
 import { SSM_ACTIONS } from '../../shared/pki/store.ts';
 import {
@@ -25,6 +27,7 @@ import {
   type Statement,
   type Template,
 } from './cloudformation.ts';
+import { readServerlessSource, type ServerlessSource, stageParameterOf } from './serverless-source.ts';
 
 const bucketArn = (name: string) => `arn:aws:s3:::${PREFIX}-${name}-${ACCOUNT_ID}-${REGION}`;
 const BUNDLES = bucketArn('bundles');
@@ -141,9 +144,11 @@ const run = promisify(execFile);
 
 let folder: string;
 let template: Template;
+let source: ServerlessSource;
 
 beforeAll(async () => {
   folder = await mkdtemp(join(tmpdir(), 'fleet-login-package-'));
+  source = await readServerlessSource(process.cwd());
   template = await packageService(process.cwd(), folder);
 }, 180_000);
 
@@ -434,13 +439,60 @@ const LOADERS: Record<string, Loader[]> = {
   'rotate-certs': [(env) => createRotationSetup(env)],
 };
 
+/** The settings each function's readers return, compared to check the stage parameters' defaults. */
+const SETTINGS: Record<string, Loader> = {
+  ...Object.fromEntries(Object.keys(LOADERS).map((name) => [name, loadConfig])),
+  'rotate-certs': loadPkiConfig,
+};
+
+/** Every variable each function's readers may read, as the config modules list them. */
+const READABLE: Record<string, readonly string[]> = {
+  ...Object.fromEntries(Object.keys(LOADERS).map((name) => [name, CONFIG_VARIABLES])),
+  'rotate-certs': [...PKI_CONFIG_VARIABLES, 'ALERT_TOPIC_ARN'],
+};
+
 /** Variables the code reads that a deployed function must not set. */
 const NOT_SET_IN_LAMBDA = [
   // Lambda sets it and rejects it in a function's environment.
   'AWS_REGION',
   // An S3-compatible endpoint, for tests and local runs only.
   'S3_ENDPOINT',
+  // Local stand-ins for S3 and SSM, read only when OBJECT_STORE or PARAMETER_STORE picks them.
+  'LOCAL_STORE_DIR',
+  'LOCAL_PARAMETER_FILE',
 ];
+
+/** The hooks and emergency-keys never open the directory, so its settings would be unused. */
+const NEVER_OPENS_DIRECTORY = ['DIRECTORY_STORE', 'EMBEDDED_DIRECTORY_FILE', ...LDAP_CONFIG_VARIABLES];
+
+/** Variables loadConfig reads that a function leaves unset because it never uses them. */
+const LEFT_UNSET: Record<string, readonly string[]> = {
+  // Only publish-bundles, emergency-keys and rotate-certs send alerts.
+  'okta-hook': [...NEVER_OPENS_DIRECTORY, 'ALERT_TOPIC_ARN'],
+  'hr-hook': [...NEVER_OPENS_DIRECTORY, 'ALERT_TOPIC_ARN'],
+  'sync-directory': ['EMBEDDED_DIRECTORY_FILE', 'ALERT_TOPIC_ARN'],
+  'publish-bundles': ['EMBEDDED_DIRECTORY_FILE'],
+  'emergency-keys': NEVER_OPENS_DIRECTORY,
+  'rotate-certs': [],
+};
+
+/** Variables whose value the stack fixes: its buckets, topic, parameter names and store kinds. */
+const FIXED_BY_STACK =
+  /^(OBJECT_STORE|PARAMETER_STORE|DIRECTORY_STORE|ALERT_TOPIC_ARN|.*_BUCKET|.*_PARAMETER|PKI_PARAMETER_PREFIX)$/;
+/** Stage parameters without a default, because they name resources each stage must choose. */
+const REQUIRED_STAGE_PARAMETERS = [
+  'emergencyBucket',
+  'oktaOrgUrl',
+  'ldapUrl',
+  'ldapBindDn',
+  'ldapPeopleBase',
+  'ldapGroupsBase',
+  'ldapCounterDn',
+  'pkiServerDnsNames',
+];
+
+/** Lambda's limit on the total size of a function's environment variables, names and values. */
+const LAMBDA_ENVIRONMENT_BYTES = 4 * 1024;
 
 /** The SSM parameters each function fetches, by the variable that names them. */
 const FETCHED_PARAMETERS: Record<string, string[]> = {
@@ -485,6 +537,63 @@ describe('serverless.yml function settings', () => {
 
     expect(Object.keys(environment).filter((variable) => !read.has(variable))).toEqual([]);
     expect(Object.keys(environment).filter((variable) => NOT_SET_IN_LAMBDA.includes(variable))).toEqual([]);
+  });
+
+  it.each(Object.keys(LOADERS))('sets every variable %s reads', (name) => {
+    const environment = environmentOf(name);
+    const read = readVariables(LOADERS[name] ?? [], environment);
+    const unset = [...NOT_SET_IN_LAMBDA, ...(LEFT_UNSET[name] ?? [])];
+
+    expect([...read].filter((variable) => !(variable in environment) && !unset.includes(variable))).toEqual(
+      [],
+    );
+    expect([...read].filter((variable) => !READABLE[name]?.includes(variable))).toEqual([]);
+  });
+
+  it.each(Object.keys(LOADERS))('sets %s one to one with the config lists', (name) => {
+    const unset = [...NOT_SET_IN_LAMBDA, ...(LEFT_UNSET[name] ?? [])];
+    const expected = (READABLE[name] ?? []).filter((variable) => !unset.includes(variable));
+
+    expect(Object.keys(environmentOf(name)).sort()).toEqual([...new Set(expected)].sort());
+  });
+
+  it.each(Object.keys(LOADERS))('reads each setting of %s from a stage parameter', (name) => {
+    const written = source.functions[name]?.environment ?? {};
+    const notFromParameter = Object.entries(written)
+      .filter(([variable, value]) => !FIXED_BY_STACK.test(variable) && stageParameterOf(value) === undefined)
+      .map(([variable]) => variable);
+    const withoutDefault = Object.values(written)
+      .map(stageParameterOf)
+      .filter((parameter) => parameter !== undefined)
+      .filter((parameter) => !(parameter in source.params.default))
+      .filter((parameter) => !REQUIRED_STAGE_PARAMETERS.includes(parameter));
+
+    expect(notFromParameter).toEqual([]);
+    expect(withoutDefault).toEqual([]);
+  });
+
+  it.each(Object.keys(LOADERS))('gives %s the code defaults', (name) => {
+    const written = source.functions[name]?.environment ?? {};
+    const environment = environmentOf(name);
+    const defaulted = Object.entries(written)
+      .filter(([, value]) => (stageParameterOf(value) ?? '') in source.params.default)
+      .map(([variable]) => variable);
+    const codeDefaults = Object.fromEntries(
+      Object.entries(environment).filter(([variable]) => !defaulted.includes(variable)),
+    );
+    const load = SETTINGS[name] as Loader;
+
+    expect(defaulted.length).toBeGreaterThan(0);
+    expect(load(environment)).toEqual(load(codeDefaults));
+  });
+
+  it.each(Object.keys(LOADERS))('keeps %s environment within Lambda limit', (name) => {
+    const size = Object.entries(environmentOf(name)).reduce(
+      (total, [variable, value]) => total + Buffer.byteLength(variable) + Buffer.byteLength(value),
+      0,
+    );
+
+    expect(size).toBeLessThanOrEqual(LAMBDA_ENVIRONMENT_BYTES);
   });
 
   it.each(Object.keys(FETCHED_PARAMETERS))('points %s at S3, SSM and the stack buckets', (name) => {
