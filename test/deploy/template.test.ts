@@ -43,7 +43,9 @@ const logGroup = (name: string) =>
   `arn:aws:logs:${REGION}:${ACCOUNT_ID}:log-group:/aws/lambda/${PREFIX}-${name}:*`;
 const KMS_KEYS = `arn:aws:kms:${REGION}:${ACCOUNT_ID}:key/*`;
 const TOPIC = `arn:aws:sns:${REGION}:${ACCOUNT_ID}:${PREFIX}-on-call`;
-const QUEUE = `arn:aws:sqs:${REGION}:${ACCOUNT_ID}:${PREFIX}-sync-directory-failures`;
+const failureQueue = (name: string) => `arn:aws:sqs:${REGION}:${ACCOUNT_ID}:${PREFIX}-${name}-failures`;
+/** The on-call topic's own KMS key, as the stand-in resolver writes a Fn::GetAtt of its ARN. */
+const TOPIC_KEY = 'getatt:OnCallTopicKey.Arn';
 const EC2_IN_ACCOUNT = `arn:aws:ec2:${REGION}:${ACCOUNT_ID}:*/*`;
 
 const logs = (name: string) => ({
@@ -68,6 +70,12 @@ const LDAP_LINK_PARAMETERS = [
   parameter('pki/client/key'),
   parameter('pki/trust-bundle'),
 ];
+
+/** What a publisher to the encrypted on-call topic needs: SNS encrypts with the key as the caller. */
+const PUBLISH_ALERTS = {
+  'sns:Publish': [TOPIC],
+  'kms:GenerateDataKey': [TOPIC_KEY],
+};
 
 /**
  * Every action each function's role grants, and on what, as read from the code each function calls.
@@ -96,7 +104,7 @@ const EXPECTED_GRANTS: Record<string, Record<string, string[]>> = {
     's3:PutObject': [`${AUDIT}/audit/*`, `${INBOX}/processed/*`, `${INBOX}/publish-requests/*`],
     'ssm:GetParameters': [parameter('hr/api-key'), parameter('okta/api-token'), ...LDAP_LINK_PARAMETERS],
     'kms:Decrypt': [KMS_KEYS],
-    'sqs:SendMessage': [QUEUE],
+    'sqs:SendMessage': [failureQueue('sync-directory')],
     ...VPC_GRANTS,
   },
   'publish-bundles': {
@@ -105,8 +113,8 @@ const EXPECTED_GRANTS: Record<string, Record<string, string[]>> = {
     's3:GetObject': [`${BUNDLES}/manifests/*`, `${EMERGENCY}/*`],
     's3:PutObject': [`${BUNDLES}/files/*`, `${BUNDLES}/manifests-history/*`, `${BUNDLES}/manifests/*`],
     'ssm:GetParameters': [parameter('bundle/signing-key'), ...LDAP_LINK_PARAMETERS],
-    'kms:Decrypt': [KMS_KEYS],
-    'sns:Publish': [TOPIC],
+    'kms:Decrypt': [KMS_KEYS, TOPIC_KEY],
+    ...PUBLISH_ALERTS,
     ...VPC_GRANTS,
   },
   'emergency-keys': {
@@ -117,15 +125,17 @@ const EXPECTED_GRANTS: Record<string, Record<string, string[]>> = {
     's3:GetObjectTagging': [`${EMERGENCY}/*`],
     's3:GetObjectVersionTagging': [`${EMERGENCY}/*`],
     's3:PutObject': [`${AUDIT}/emergency-key-history/*`, `${INBOX}/publish-requests/*`],
-    'sns:Publish': [TOPIC],
+    'sqs:SendMessage': [failureQueue('emergency-keys')],
+    'kms:Decrypt': [TOPIC_KEY],
+    ...PUBLISH_ALERTS,
   },
   'rotate-certs': {
     ...logs('rotate-certs'),
     'ssm:GetParameters': [parameter('pki/*')],
     'ssm:PutParameter': [parameter('pki/*')],
-    'kms:Decrypt': [KMS_KEYS],
+    'kms:Decrypt': [KMS_KEYS, TOPIC_KEY],
     'kms:Encrypt': [KMS_KEYS],
-    'sns:Publish': [TOPIC],
+    ...PUBLISH_ALERTS,
   },
   // osls's function that sets the existing emergency bucket's notifications, narrowed in serverless.yml.
   'custom-resource-existing-s3': {
@@ -244,19 +254,54 @@ describe('serverless.yml IAM roles', () => {
     for (const name of FUNCTIONS) {
       const statements = roleStatements(template, roleIdOf(name));
       const parameters = grantsOf(statements)['ssm:GetParameters'] ?? [];
-      for (const statement of statements.filter((each) =>
-        asList(each.Action).some((a) => a.startsWith('kms:')),
-      )) {
-        const context = {
-          ...statement.Condition?.StringEquals,
-          ...statement.Condition?.StringLike,
-        };
-        expect(context['kms:ViaService'], name).toBe(`ssm.${REGION}.amazonaws.com`);
+      for (const statement of kmsStatements(statements, `ssm.${REGION}.amazonaws.com`)) {
+        const context = { ...statement.Condition?.StringEquals, ...statement.Condition?.StringLike };
+
         expect(asList(context['kms:EncryptionContext:PARAMETER_ARN']).sort(), name).toEqual(parameters);
       }
     }
   });
+
+  it('limits KMS through SNS to the topic key', () => {
+    const publishers = FUNCTIONS.filter((name) => EXPECTED_GRANTS[name]?.['sns:Publish'] !== undefined);
+
+    expect(publishers).toEqual(['publish-bundles', 'emergency-keys', 'rotate-certs']);
+    for (const name of publishers) {
+      const [statement, ...others] = kmsStatements(
+        roleStatements(template, roleIdOf(name)),
+        `sns.${REGION}.amazonaws.com`,
+      );
+
+      expect(others, name).toEqual([]);
+      expect(asList(statement?.Action).sort(), name).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+      expect(statement?.Resource, name).toBe(TOPIC_KEY);
+    }
+  });
+
+  it('routes every KMS grant through SSM or SNS', () => {
+    for (const name of FUNCTIONS) {
+      const statements = roleStatements(template, roleIdOf(name));
+      const kms = statements.filter((each) =>
+        asList(each.Action).some((action) => action.startsWith('kms:')),
+      );
+      const routed = [
+        ...kmsStatements(statements, `ssm.${REGION}.amazonaws.com`),
+        ...kmsStatements(statements, `sns.${REGION}.amazonaws.com`),
+      ];
+
+      expect(routed.length, name).toBe(kms.length);
+    }
+  });
 });
+
+/** Returns the statements granting KMS actions only through `service`, by their kms:ViaService condition. */
+function kmsStatements(statements: readonly Statement[], service: string): Statement[] {
+  return statements.filter(
+    (statement) =>
+      asList(statement.Action).some((action) => action.startsWith('kms:')) &&
+      statement.Condition?.StringEquals?.['kms:ViaService'] === service,
+  );
+}
 
 describe('serverless.yml buckets', () => {
   const buckets = () => resourcesOfType(template, 'AWS::S3::Bucket');
@@ -386,27 +431,47 @@ describe('serverless.yml triggers', () => {
     expect(schedules).toContain('rate(15 minutes)');
   });
 
-  it('queues failed sync events with an alarm', () => {
+  it.each([
+    ['sync-directory', 'SyncDashdirectoryLambdaFunction'],
+    ['emergency-keys', 'EmergencyDashkeysLambdaFunction'],
+  ])('queues failed %s events with an alarm', (name, functionId) => {
     const [, invokeConfig] = resourcesOfType(template, 'AWS::Lambda::EventInvokeConfig').find(
-      ([, config]) =>
-        (propertyOf<{ Ref: string }>(config, 'FunctionName').Ref ?? '') === 'SyncDashdirectoryLambdaFunction',
+      ([, config]) => (propertyOf<{ Ref: string }>(config, 'FunctionName').Ref ?? '') === functionId,
     ) ?? [undefined, undefined];
     const alarms = resourcesOfType(template, 'AWS::CloudWatch::Alarm').map(([, alarm]) =>
       resolve(template, alarm.Properties),
     );
 
-    expect(propertyOf(lambdaFunction('sync-directory'), 'ReservedConcurrentExecutions')).toBe(1);
     expect(resolve(template, invokeConfig?.Properties)).toMatchObject({
       MaximumRetryAttempts: 2,
-      DestinationConfig: { OnFailure: { Destination: QUEUE } },
+      MaximumEventAgeInSeconds: 21600,
+      DestinationConfig: { OnFailure: { Destination: failureQueue(name) } },
     });
     expect(alarms).toContainEqual(
       expect.objectContaining({
         Namespace: 'AWS/SQS',
-        Dimensions: [{ Name: 'QueueName', Value: `${PREFIX}-sync-directory-failures` }],
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: `${PREFIX}-${name}-failures` }],
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
         AlarmActions: [TOPIC],
       }),
     );
+  });
+
+  it('keeps sync-directory to one invocation', () => {
+    expect(propertyOf(lambdaFunction('sync-directory'), 'ReservedConcurrentExecutions')).toBe(1);
+  });
+
+  it('keeps failed events for 14 days, encrypted', () => {
+    for (const name of ['sync-directory', 'emergency-keys']) {
+      const [, queue] = resourcesOfType(template, 'AWS::SQS::Queue').find(
+        ([, each]) => propertyOf(each, 'QueueName') === `${PREFIX}-${name}-failures`,
+      ) ?? [undefined, undefined];
+
+      expect(propertyOf(queue, 'MessageRetentionPeriod'), name).toBe(14 * 24 * 60 * 60);
+      expect(propertyOf(queue, 'SqsManagedSseEnabled'), name).toBe(true);
+    }
   });
 
   it('puts only the LDAP functions in the VPC', () => {
@@ -424,6 +489,82 @@ describe('serverless.yml triggers', () => {
       expect(propertyOf(lambdaFunction(name), 'Runtime'), name).toBe('nodejs22.x');
       expect(propertyOf(lambdaFunction(name), 'Architectures'), name).toEqual(['arm64']);
     }
+  });
+});
+
+describe('serverless.yml on-call topic', () => {
+  it('encrypts the topic with its own key', () => {
+    const topic = resolve(template, template.Resources.OnCallTopic?.Properties) as Record<string, unknown>;
+    const key = template.Resources.OnCallTopicKey;
+
+    expect(topic.KmsMasterKeyId).toBe(TOPIC_KEY);
+    expect(key?.Type).toBe('AWS::KMS::Key');
+    expect(propertyOf(key, 'EnableKeyRotation')).toBe(true);
+  });
+
+  it('lets only this stack alarms use the key', () => {
+    const policy = resolve(template, propertyOf(template.Resources.OnCallTopicKey, 'KeyPolicy')) as {
+      Statement: Statement[];
+    };
+    const forCloudWatch = policy.Statement.filter(
+      (statement) =>
+        JSON.stringify(statement.Principal) === JSON.stringify({ Service: 'cloudwatch.amazonaws.com' }),
+    );
+
+    expect(forCloudWatch).toHaveLength(1);
+    expect(asList(forCloudWatch[0]?.Action).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+    expect(forCloudWatch[0]?.Condition).toEqual({
+      StringEquals: { 'aws:SourceAccount': ACCOUNT_ID },
+      ArnLike: { 'aws:SourceArn': `arn:aws:cloudwatch:${REGION}:${ACCOUNT_ID}:alarm:${PREFIX}-*` },
+    });
+  });
+
+  it('names every alarm inside the key policy pattern', () => {
+    const alarms = resourcesOfType(template, 'AWS::CloudWatch::Alarm').map(([, alarm]) =>
+      resolveString(template, propertyOf(alarm, 'AlarmName')),
+    );
+
+    expect(alarms.length).toBeGreaterThan(0);
+    for (const name of alarms) expect(name.startsWith(`${PREFIX}-`), name).toBe(true);
+  });
+});
+
+describe('serverless.yml HTTP API', () => {
+  const stage = () =>
+    resolve(template, template.Resources.HttpApiStage?.Properties) as Record<string, unknown>;
+
+  it('throttles every route by the stage parameters', () => {
+    const defaults = source.params.default;
+
+    expect(stage().DefaultRouteSettings).toEqual({
+      DetailedMetricsEnabled: false,
+      ThrottlingBurstLimit: Number(defaults.apiThrottleBurst),
+      ThrottlingRateLimit: Number(defaults.apiThrottleRatePerSecond),
+    });
+    expect(Number(defaults.apiThrottleBurst)).toBeGreaterThanOrEqual(
+      Number(defaults.apiThrottleRatePerSecond),
+    );
+    expect(Number(defaults.apiThrottleRatePerSecond)).toBeGreaterThan(0);
+  });
+
+  it('writes access logs to a kept log group', () => {
+    const logGroup = resolve(template, template.Resources.HttpApiLogGroup?.Properties) as Record<
+      string,
+      unknown
+    >;
+    const settings = stage().AccessLogSettings as { DestinationArn: string; Format: string };
+
+    expect(settings.DestinationArn).toBe('getatt:HttpApiLogGroup.Arn');
+    expect(logGroup.RetentionInDays).toBe(Number(source.params.default.apiAccessLogRetentionDays));
+    expect(Object.keys(JSON.parse(settings.Format))).toEqual(
+      expect.arrayContaining(['requestId', 'ip', 'routeKey', 'status', 'integrationError']),
+    );
+  });
+
+  it('keeps headers and bodies out of access logs', () => {
+    const settings = stage().AccessLogSettings as { Format: string };
+
+    expect(settings.Format).not.toMatch(/\$request\.|\$context\.authorizer|header|body/i);
   });
 });
 
