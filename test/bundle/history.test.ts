@@ -7,6 +7,7 @@ import type { Person } from '../../shared/directory/model.ts';
 import { BundleRejectedError } from '../../shared/errors.ts';
 import { parsePolicy } from '../../shared/policy/policy.ts';
 import { LocalFolderStore } from '../../shared/storage/local-store.ts';
+import { person as basePerson } from '../helpers/people.ts';
 import { newSigningKey } from '../helpers/signing.ts';
 import { tempDir } from '../helpers/temp.ts';
 
@@ -16,19 +17,8 @@ const policy = parsePolicy(
   'policy',
 );
 const key = generateSshKey('ana').publicKey;
-
-function person(username: string, uidNumber: number): Person {
-  return {
-    username,
-    uidNumber,
-    gidNumber: uidNumber,
-    displayName: username,
-    homeDirectory: `/home/${username}`,
-    loginShell: '/bin/bash',
-    status: 'active',
-    sshPublicKeys: [key],
-  };
-}
+const person = (username: string, uidNumber: number) =>
+  basePerson(username, uidNumber, { sshPublicKeys: [key] });
 
 async function publishHistory() {
   const store = new LocalFolderStore(await tempDir());

@@ -16,6 +16,7 @@ import { publishBundles } from '../../shared/bundle/publish.ts';
 import type { Person } from '../../shared/directory/model.ts';
 import { parsePolicy } from '../../shared/policy/policy.ts';
 import { S3ObjectStore } from '../../shared/storage/s3-store.ts';
+import { person as basePerson } from '../helpers/people.ts';
 import { newSigningKey } from '../helpers/signing.ts';
 
 const s3 = mockClient(S3Client);
@@ -27,18 +28,8 @@ const policy = parsePolicy(
   'policy',
 );
 
-function person(username: string, uidNumber: number): Person {
-  return {
-    username,
-    uidNumber,
-    gidNumber: uidNumber,
-    displayName: username,
-    homeDirectory: `/home/${username}`,
-    loginShell: '/bin/bash',
-    status: 'active',
-    sshPublicKeys: [],
-  };
-}
+const person = (username: string, uidNumber: number) =>
+  basePerson(username, uidNumber, { sshPublicKeys: [] });
 
 function conditionFailed(status: 412 | 409): S3ServiceException {
   return new S3ServiceException({

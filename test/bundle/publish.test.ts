@@ -11,6 +11,7 @@ import type { DirectorySnapshot, Person } from '../../shared/directory/model.ts'
 import { PublishRefusedError } from '../../shared/errors.ts';
 import { parsePolicy } from '../../shared/policy/policy.ts';
 import { LocalFolderStore } from '../../shared/storage/local-store.ts';
+import { person } from '../helpers/people.ts';
 import { newSigningKey } from '../helpers/signing.ts';
 import { tempDir } from '../helpers/temp.ts';
 
@@ -24,20 +25,6 @@ const policy = parsePolicy(
 `,
   'test policy',
 );
-
-function person(username: string, uidNumber: number, overrides: Partial<Person> = {}): Person {
-  return {
-    username,
-    uidNumber,
-    gidNumber: uidNumber,
-    displayName: username,
-    homeDirectory: `/home/${username}`,
-    loginShell: '/bin/bash',
-    status: 'active',
-    sshPublicKeys: [`ssh-ed25519 AAAA${username} ${username}@test`],
-    ...overrides,
-  };
-}
 
 function snapshot(people: Person[], readAt = new Date().toISOString()): DirectorySnapshot {
   const privateGroups = people.map((p) => ({ name: p.username, gidNumber: p.gidNumber, members: [] }));
