@@ -3,7 +3,6 @@ import { generateSshKey } from '../../local/ssh-keys.ts';
 import { accessAt } from '../../shared/bundle/history.ts';
 import { parseKeyring } from '../../shared/bundle/manifest.ts';
 import { historyObjectKey, publishBundles } from '../../shared/bundle/publish.ts';
-import type { Person } from '../../shared/directory/model.ts';
 import { BundleRejectedError } from '../../shared/errors.ts';
 import { parsePolicy } from '../../shared/policy/policy.ts';
 import { LocalFolderStore } from '../../shared/storage/local-store.ts';

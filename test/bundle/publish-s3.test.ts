@@ -13,7 +13,6 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { manifestObjectKey, readManifestUnverified } from '../../shared/bundle/manifest.ts';
 import { publishBundles } from '../../shared/bundle/publish.ts';
-import type { Person } from '../../shared/directory/model.ts';
 import { parsePolicy } from '../../shared/policy/policy.ts';
 import { S3ObjectStore } from '../../shared/storage/s3-store.ts';
 import { person as basePerson } from '../helpers/people.ts';
