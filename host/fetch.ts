@@ -10,10 +10,11 @@ import {
   sha256Hex,
 } from '../shared/bundle/manifest.ts';
 import { BundleRejectedError } from '../shared/errors.ts';
-import type { GetResult, ObjectStore } from '../shared/storage/object-store.ts';
+import type { GetResult } from '../shared/storage/object-store.ts';
 import { checkFile } from './checks.ts';
 import type { AgentLayout } from './layout.ts';
 import type { InstalledBundle } from './state.ts';
+import type { BundleStore } from './store.ts';
 
 export type ManifestFetch = { kind: 'not-modified' } | { kind: 'found'; bytes: Buffer; etag: string };
 
@@ -23,7 +24,7 @@ export type ManifestFetch = { kind: 'not-modified' } | { kind: 'found'; bytes: B
  * no manifest for the class.
  */
 export async function fetchManifest(
-  store: ObjectStore,
+  store: BundleStore,
   hostClass: string,
   etag?: string,
 ): Promise<ManifestFetch> {
@@ -44,7 +45,7 @@ export async function fetchManifest(
  * already in the installed generation is read from disk instead of downloaded.
  */
 export async function fetchFiles(
-  store: ObjectStore,
+  store: BundleStore,
   manifest: Manifest,
   layout: AgentLayout,
   installed: InstalledBundle | undefined,
@@ -66,7 +67,7 @@ export async function fetchFiles(
   return { files, downloaded };
 }
 
-async function downloadFile(store: ObjectStore, name: string, sha256: string): Promise<Buffer> {
+async function downloadFile(store: BundleStore, name: string, sha256: string): Promise<Buffer> {
   const key = fileObjectKey(sha256);
   const result = await getOrThrow(store, key, {});
   if (result.kind !== 'found') {
@@ -93,7 +94,7 @@ async function readInstalledCopy(
 }
 
 async function getOrThrow(
-  store: ObjectStore,
+  store: BundleStore,
   key: string,
   options: { ifNoneMatch?: string },
 ): Promise<GetResult> {

@@ -3,13 +3,13 @@
 
 import type { Manifest } from '../shared/bundle/manifest.ts';
 import { BundleRejectedError, errorMessage } from '../shared/errors.ts';
-import type { ObjectStore } from '../shared/storage/object-store.ts';
 import { describeFileSystemFailure, findFileSystemFailure } from './failures.ts';
 import { fetchFiles } from './fetch.ts';
 import { type InstallOptions, type InstallRequest, installBundle } from './install.ts';
 import { stampGeneration } from './installed-check.ts';
 import type { AgentLayout } from './layout.ts';
 import { type InstalledBundle, type InstalledRecord, payloadDigest } from './state.ts';
+import type { BundleStore } from './store.ts';
 
 /** A manifest that passed its checks, with the exact bytes and payload text it came from. */
 export interface VerifiedManifest {
@@ -34,7 +34,7 @@ export interface InstallTarget {
 export async function installVerified(
   verified: VerifiedManifest,
   target: InstallTarget,
-  store: ObjectStore,
+  store: BundleStore,
   options: InstallOptions,
 ): Promise<{ generation: string; downloaded: number; record: InstalledRecord }> {
   const { manifest } = verified;

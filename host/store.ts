@@ -4,13 +4,16 @@ import { LocalFolderStore } from '../shared/storage/local-store.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
 import type { BundleSource } from './config.ts';
 
+/** The part of an ObjectStore the agent uses: it only reads. */
+export type BundleStore = Pick<ObjectStore, 'location' | 'get'>;
+
 export interface OpenedStore {
-  store: ObjectStore;
+  store: BundleStore;
   /** Releases connections; the store is unusable afterwards. */
   close: () => void;
 }
 
-/** Opens the source. The AWS SDK is imported here, on first use, so other commands never load it. */
+/** Opens the source. The S3 reader is imported here, on first use, so other commands never load it. */
 export async function openBundleStore(source: BundleSource): Promise<OpenedStore> {
   if (source.type === 'folder') return { store: new LocalFolderStore(source.path), close: () => {} };
   const { openS3BundleStore } = await import('./s3-source.ts');

@@ -10,7 +10,6 @@ import {
   verifyManifest,
 } from '../shared/bundle/manifest.ts';
 import { BundleRejectedError, ConfigError, errorMessage } from '../shared/errors.ts';
-import type { ObjectStore } from '../shared/storage/object-store.ts';
 import { checkManifest } from './checks.ts';
 import type { AgentConfig } from './config.ts';
 import { asSyncFailure } from './failures.ts';
@@ -32,9 +31,10 @@ import {
   readLiveGeneration,
   writeAgentState,
 } from './state.ts';
+import type { BundleStore } from './store.ts';
 
 export interface SyncDependencies {
-  store: ObjectStore;
+  store: BundleStore;
   log: Logger;
   now?: () => Date;
   visudoPath?: string;

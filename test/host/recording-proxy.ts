@@ -4,6 +4,7 @@
 import {
   createServer,
   request as httpRequest,
+  type IncomingHttpHeaders,
   type IncomingMessage,
   type Server,
   type ServerResponse,
@@ -30,6 +31,8 @@ export interface RecordingProxy {
   /** `http://127.0.0.1:<port>`, for the agent's `source.endpoint`. */
   endpoint: string;
   readonly requests: RecordedRequest[];
+  /** The headers of each request in `requests`, at the same index, to check signatures. */
+  readonly requestHeaders: IncomingHttpHeaders[];
   /** Picks a fault for a request by its path; return undefined to forward it unchanged. */
   setFault(choose: ((path: string) => ResponseFault | undefined) | undefined): void;
   clear(): void;
@@ -40,6 +43,7 @@ export interface RecordingProxy {
 export async function startRecordingProxy(upstream: string): Promise<RecordingProxy> {
   const target = new URL(upstream);
   const requests: RecordedRequest[] = [];
+  const requestHeaders: IncomingHttpHeaders[] = [];
   let chooseFault: ((path: string) => ResponseFault | undefined) | undefined;
 
   const server = createServer((incoming, outgoing) => {
@@ -54,6 +58,7 @@ export async function startRecordingProxy(upstream: string): Promise<RecordingPr
       bodyBytes: 0,
     };
     requests.push(record);
+    requestHeaders.push({ ...incoming.headers });
     const fault = chooseFault?.(path);
     const forwarded = httpRequest(
       {
@@ -72,11 +77,13 @@ export async function startRecordingProxy(upstream: string): Promise<RecordingPr
   return {
     endpoint: `http://127.0.0.1:${address.port}`,
     requests,
+    requestHeaders,
     setFault: (choose) => {
       chooseFault = choose;
     },
     clear: () => {
       requests.length = 0;
+      requestHeaders.length = 0;
     },
     stop: () => closeServer(server),
   };
