@@ -1,5 +1,6 @@
 // The sync and status commands with their config loading, loaded lazily by the CLI.
 
+import './zod-jitless.ts';
 import { BundleRejectedError, ConfigError, errorMessage } from '../shared/errors.ts';
 import { DEFAULT_CONFIG_PATH, loadConfig } from './config.ts';
 import { type CliIo, EXIT } from './exit-codes.ts';

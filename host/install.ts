@@ -5,7 +5,6 @@
 // link through `current`. A crash at any step leaves `current` at the old or the new generation,
 // both complete, because nothing visible changes before the single rename of `current`.
 
-import { execFile } from 'node:child_process';
 import { access, constants, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -203,6 +202,8 @@ async function checkSudoers(path: string, options: InstallOptions): Promise<bool
     });
     return false;
   }
+  // Loaded here because child_process costs a few milliseconds of start-up, and only installs need it.
+  const { execFile } = await import('node:child_process');
   try {
     await promisify(execFile)(visudo, ['-c', '-f', path]);
     return true;

@@ -1,13 +1,14 @@
 // Bundles the host agent into one executable ES module, so hosts need Node.js and nothing from npm.
 //
-// sshd runs `authorized-keys` twice per login, and parsing the ~1.1 MB (minified) that zod, the
-// sync code and the AWS SDK add would cost it about 100 ms of start-up on a 2-core test machine.
-// So the sync and status commands (host/commands.ts) are bundled on their own and embedded as a
-// base64 data: URL that host/cli.ts imports only when one of them runs; V8 skips over a string
-// literal far faster than it pre-parses code.
+// sshd runs `authorized-keys` twice per login, and parsing the ~0.5 MB (minified) that zod and the
+// sync code add would slow every login. So the sync and status commands (host/commands.ts) are
+// bundled on their own as CommonJS and embedded as a string literal, which V8 skips over far faster
+// than it pre-parses code. host/embedded-module.ts compiles that string only when sync or status
+// runs, with a V8 code cache under systemd's state directory.
 
+import { createHash } from 'node:crypto';
 import { chmod } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 
@@ -15,8 +16,9 @@ export const AGENT_ENTRY = fileURLToPath(new URL('../host/agent.ts', import.meta
 export const COMMANDS_ENTRY = fileURLToPath(new URL('../host/commands.ts', import.meta.url));
 export const AGENT_BUNDLE = fileURLToPath(new URL('../dist/fleet-login-agent.mjs', import.meta.url));
 
-/** Name that stack traces show for code from the embedded module, instead of the whole data: URL. */
-const EMBEDDED_SOURCE_URL = 'fleet-login-agent-commands.mjs';
+/** Name that stack traces show for code from the embedded module. */
+const EMBEDDED_FILENAME = 'fleet-login-agent-commands.cjs';
+const EMBEDDED_LOADER = fileURLToPath(new URL('../host/embedded-module.ts', import.meta.url));
 
 const COMMON = {
   bundle: true,
@@ -31,33 +33,33 @@ export async function buildAgent(outfile: string = AGENT_BUNDLE): Promise<string
   const commands = await build({
     ...COMMON,
     entryPoints: [COMMANDS_ENTRY],
+    // CommonJS, because node:vm compiles a script (with a code cache) but not a module on Node.js 20.
+    format: 'cjs',
+    // node:vm runs the code without a module loader, so import() of a built-in module such as
+    // node:https must become require().
+    supported: { 'dynamic-import': false },
     write: false,
     // Parsing is most of the start-up cost of sync and status; minifying cut it by about a third
     // here. keepNames keeps class and function names, which error names and stack traces use.
     minify: true,
     keepNames: true,
-    // The AWS SDK is CommonJS and requires Node's built-in modules; esbuild's ESM output needs a
-    // `require` for that. A data: URL module has no file path, so it is made relative to `/`.
-    banner: {
-      js: "import { createRequire as createRequireOfAgent } from 'node:module';\nconst require = createRequireOfAgent('/');",
-    },
   });
-  const code = `${commands.outputFiles[0]?.text ?? ''}\n//# sourceURL=${EMBEDDED_SOURCE_URL}\n`;
-  const dataUrl = `data:text/javascript;base64,${Buffer.from(code).toString('base64')}`;
+  const code = commands.outputFiles[0]?.text ?? '';
 
   await build({
     ...COMMON,
     entryPoints: [AGENT_ENTRY],
     outfile,
     banner: { js: '#!/usr/bin/env node' },
-    plugins: [embedCommands(dataUrl)],
+    plugins: [embedCommands(code)],
   });
   await chmod(outfile, 0o755);
   return outfile;
 }
 
-/** Replaces host/cli.ts's `import('./commands.ts')` with a module that imports the data: URL. */
-function embedCommands(dataUrl: string): Plugin {
+/** Replaces host/cli.ts's `import('./commands.ts')` with a module that runs the embedded code. */
+function embedCommands(code: string): Plugin {
+  const codeHash = createHash('sha256').update(code).digest('hex');
   return {
     name: 'embed-commands',
     setup(pluginBuild) {
@@ -67,11 +69,14 @@ function embedCommands(dataUrl: string): Plugin {
       }));
       pluginBuild.onLoad({ filter: /.*/, namespace: 'embedded' }, () => ({
         loader: 'js',
-        // The URL sits in a variable so esbuild leaves the import() to Node instead of bundling it.
-        contents: `const url = ${JSON.stringify(dataUrl)};
+        resolveDir: dirname(EMBEDDED_LOADER),
+        contents: `import { loadEmbeddedModule } from ${JSON.stringify(EMBEDDED_LOADER)};
+const code = ${JSON.stringify(code)};
 export async function runCommand(...args) {
-  const module = await import(url);
-  return module.runCommand(...args);
+  const commands = loadEmbeddedModule(code, ${JSON.stringify(codeHash)}, ${JSON.stringify(EMBEDDED_FILENAME)});
+  const exitCode = await commands.exports.runCommand(...args);
+  commands.saveCodeCache();
+  return exitCode;
 }`,
       }));
     },
