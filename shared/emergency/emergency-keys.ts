@@ -39,6 +39,14 @@ export async function readEmergencyKeys(store: ObjectStore): Promise<EmergencyKe
   const result: EmergencyKeys = { lines: [], keys: [], invalid: [], objects: 0 };
   const seen = new Set<string>();
   for (const objectKey of await store.list('')) {
+    // An oversized object is reported without downloading it, so one stray upload cannot exhaust a publish's memory.
+    const size = await store.sizeOf(objectKey);
+    if (size !== undefined && size > MAX_EMERGENCY_OBJECT_BYTES) {
+      result.objects += 1;
+      const reason = `the object is ${size} bytes; the maximum is ${MAX_EMERGENCY_OBJECT_BYTES}`;
+      result.invalid.push({ lineNumber: 0, line: '', reason, objectKey });
+      continue;
+    }
     const object = await store.get(objectKey);
     // An object deleted between the listing and the read is simply gone.
     if (object.kind !== 'found') continue;
@@ -79,6 +87,7 @@ export function asEmergencyBucket(store: ObjectStore): EmergencyBucket {
     putIfMatch: (key, body, etag) => store.putIfMatch(key, body, etag),
     list: (prefix) => store.list(prefix),
     delete: (key) => store.delete(key),
+    sizeOf: (key) => store.sizeOf(key),
     getVersion: (key) => store.get(key),
     getTags: async () => ({}),
   };

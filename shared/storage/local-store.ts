@@ -78,6 +78,15 @@ export class LocalFolderStore implements ObjectStore {
       .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
   }
 
+  async sizeOf(key: string): Promise<number | undefined> {
+    try {
+      return (await stat(this.pathOf(key))).size;
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return undefined;
+      throw new StorageError(`reading the size of ${key} in ${this.root} failed`, { cause: error });
+    }
+  }
+
   async delete(key: string): Promise<void> {
     await rm(this.pathOf(key), { force: true });
   }

@@ -22,4 +22,6 @@ export interface ObjectStore {
   /** Keys under the prefix, in byte order. */
   list(prefix: string): Promise<string[]>;
   delete(key: string): Promise<void>;
+  /** Size of the object in bytes without reading it, or undefined when it does not exist. */
+  sizeOf(key: string): Promise<number | undefined>;
 }

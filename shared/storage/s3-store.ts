@@ -6,6 +6,7 @@ import {
   type GetObjectCommandInput,
   type GetObjectCommandOutput,
   GetObjectTaggingCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
   type ListObjectsV2CommandOutput,
   PutObjectCommand,
@@ -112,6 +113,16 @@ export class S3ObjectStore implements ObjectStore {
       continuationToken = output.IsTruncated ? output.NextContinuationToken : undefined;
     } while (continuationToken !== undefined);
     return keys.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  }
+
+  async sizeOf(key: string): Promise<number | undefined> {
+    try {
+      const output = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return output.ContentLength;
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw new StorageError(`reading the size of ${key} in ${this.location} failed`, { cause: error });
+    }
   }
 
   async delete(key: string): Promise<void> {

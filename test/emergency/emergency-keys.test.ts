@@ -92,6 +92,34 @@ describe('readEmergencyKeys', () => {
     expect(result.invalid[0]?.reason).toMatch(/the maximum is 1048576/);
   });
 
+  it('reports an oversized object without downloading it', async () => {
+    const store = await bucketWith({
+      'huge.pub': 'x'.repeat(MAX_EMERGENCY_OBJECT_BYTES + 1),
+      'kept.pub': ed25519Line('kept'),
+    });
+    const reads: string[] = [];
+    const watched: ObjectStore = {
+      ...asEmergencyBucket(store),
+      get: (key, options) => {
+        reads.push(key);
+        return store.get(key, options);
+      },
+    };
+
+    const result = await readEmergencyKeys(watched);
+
+    expect(reads).toEqual(['kept.pub']);
+    expect(result.invalid).toEqual([
+      {
+        objectKey: 'huge.pub',
+        lineNumber: 0,
+        line: '',
+        reason: `the object is ${MAX_EMERGENCY_OBJECT_BYTES + 1} bytes; the maximum is ${MAX_EMERGENCY_OBJECT_BYTES}`,
+      },
+    ]);
+    expect(result.lines).toHaveLength(1);
+  });
+
   it('skips an object deleted between listing and reading', async () => {
     const kept = ed25519Line('kept');
     const store = await bucketWith({ 'gone.pub': ed25519Line('gone'), 'kept.pub': kept });

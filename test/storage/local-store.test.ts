@@ -15,6 +15,13 @@ describe('LocalFolderStore', () => {
     expect(await store.get('missing')).toEqual({ kind: 'absent' });
   });
 
+  it('reads an object size, and none for a missing object', async () => {
+    const store = new LocalFolderStore(await tempDir());
+    await store.put('k', Buffer.alloc(77));
+    expect(await store.sizeOf('k')).toBe(77);
+    expect(await store.sizeOf('missing')).toBeUndefined();
+  });
+
   it('creates once with putIfAbsent', async () => {
     const store = new LocalFolderStore(await tempDir());
     expect(await store.putIfAbsent('k', 'first')).toBe(true);

@@ -52,6 +52,14 @@ describe('S3ObjectStore on fauxqs', () => {
     expect(result).toEqual({ kind: 'found', body: Buffer.from('hello'), etag });
   });
 
+  it('reads an object size without its body, and none for a missing object', async () => {
+    const store = await newStore();
+    await store.put('sized', Buffer.alloc(1234, 0x61));
+
+    expect(await store.sizeOf('sized')).toBe(1234);
+    expect(await store.sizeOf('missing')).toBeUndefined();
+  });
+
   it('reads a missing object as absent', async () => {
     const store = await newStore();
 
