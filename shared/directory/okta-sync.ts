@@ -82,12 +82,16 @@ export async function syncOktaUser(
 
   if (!existing) {
     const username = await resolveUsername(user.profile.login, userId, async (name) => {
-      const holder = await store.findPerson(name);
       // A name held by this same Okta user means another sync created them a moment ago.
+      const holder = await store.findPerson(name);
       if (holder) return holder.sourceId !== userId;
-      // A group of that name would become the person's user-private group and hand its members to them.
-      return (await store.findGroup(name)) !== undefined;
+      // A group of that name would become the person's user-private group and hand its members to
+      // them, unless it is this user's own private group, written just before their entry.
+      if (!(await store.findGroup(name))) return false;
+      return (await store.findPerson(name))?.sourceId !== userId;
     });
+    // Another sync may have created this user while the name was chosen; update that entry instead.
+    if (!retried && (await store.findPersonBySourceId(userId))) return syncOktaUser(userId, deps, true);
     let person: Person;
     try {
       person = await store.createPerson({ username, sourceId: userId, ...desired });
