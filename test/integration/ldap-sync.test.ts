@@ -135,4 +135,39 @@ describe('sync into LDAP', () => {
     expect(entry?.shadowExpire).toEqual(['1']);
     expect(entry?.sshPublicKey).toBeUndefined();
   });
+
+  it('terminates both accounts that share an email in LDAP', async () => {
+    const shared = 'dana@example.test';
+    stack.okta.setUser(user('00uD1', shared));
+    stack.okta.setUser({
+      ...user('00uD2', 'dana.admin@example.test'),
+      profile: { ...user('00uD2', 'dana.admin@example.test').profile, email: shared },
+    });
+    await deliver('user.lifecycle.create', '00uD1', shared);
+    await deliver('user.lifecycle.create', '00uD2', 'dana.admin@example.test');
+    await stack.syncNow();
+
+    const body = JSON.stringify({
+      type: 'employee.updated',
+      timestamp: new Date().toISOString(),
+      data: { employeeId: '777' },
+    });
+    stack.hr.setEmployee('777', { workEmail: shared, status: 'Terminated' });
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const response = await fetch(stack.hrHookUrl, {
+      method: 'POST',
+      headers: {
+        'x-bamboohr-timestamp': timestamp,
+        'x-bamboohr-signature': signHrBody(stack.hrSecret, Buffer.from(body), timestamp),
+      },
+      body,
+    });
+    expect(response.status).toBe(200);
+    await stack.syncNow();
+    for (const name of ['dana', 'dana.admin']) {
+      const entry = await readEntry(server, `uid=${name},${PEOPLE_BASE}`);
+      expect(entry?.employeeType).toEqual(['terminated']);
+      expect(entry?.shadowExpire).toEqual(['1']);
+    }
+  });
 });
