@@ -1,6 +1,7 @@
 // Builds Okta event hook deliveries shaped as Okta sends them, for the demo, `npm start` and tests.
 
 import { randomUUID } from 'node:crypto';
+import { signHrBody } from '../shared/sources/hr-signature.ts';
 
 export interface DeliveryEvent {
   eventType: string;
@@ -64,5 +65,19 @@ export async function postDelivery(hookUrl: string, secret: string, delivery: un
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: secret },
     body: JSON.stringify(delivery),
+  });
+}
+
+/** POSTs an HR webhook body signed as BambooHR signs it: HMAC-SHA256 over the body, then the timestamp. */
+export async function postHrDelivery(hookUrl: string, secret: string, body: string): Promise<Response> {
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  return fetch(hookUrl, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-bamboohr-timestamp': timestamp,
+      'x-bamboohr-signature': signHrBody(secret, Buffer.from(body), timestamp),
+    },
+    body,
   });
 }

@@ -21,7 +21,7 @@ export interface OktaDouble {
   /** Creates or replaces a user; `groups` are group names. */
   setUser(user: OktaUser, groups?: string[]): void;
   removeUser(userId: string): void;
-  /** Makes the next `count` requests answer 429 with X-Rate-Limit-Reset one second ahead. */
+  /** Makes the next `count` requests return 429 with X-Rate-Limit-Reset one second ahead. */
   rateLimitNext(count: number): void;
   requests(): number;
   close(): Promise<void>;
@@ -65,7 +65,7 @@ export async function startOktaDouble(
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     const groupMatch = path.match(/^\/api\/v1\/groups\/([^/]+)\/users$/);
     if (request.method === 'GET' && groupMatch?.[1]) {
-      // The double keeps no group registry: a group exists while somebody is in it.
+      // The double keeps no group registry: a group exists while it has at least one member.
       const groupId = decodeURIComponent(groupMatch[1]);
       const members = [...users.values()].filter((entry) =>
         entry.groups.some((group) => group.id === groupId),

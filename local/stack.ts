@@ -104,7 +104,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       (result) => {
         response.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
         response.end(result.body ?? '');
-        // Deliveries are applied after the answer, as the S3 event does in AWS.
+        // Deliveries are applied after the response is sent, as the S3 event does in AWS.
         if (request.method === 'POST' && result.statusCode === 200) {
           void syncNow().catch((error: unknown) =>
             options.log.error('sync failed', { error: errorMessage(error) }),
@@ -157,7 +157,7 @@ async function serveHook(
 
   const chunks: Buffer[] = [];
   let size = 0;
-  // Keep at most one byte past the limit, as API Gateway's own cap would, so the handler answers 413.
+  // Keep at most one byte past the limit, as API Gateway's own cap would, so the handler returns 413.
   const keep = MAX_WEBHOOK_BODY_BYTES + 1;
   for await (const chunk of request) {
     const bytes = chunk as Buffer;

@@ -55,7 +55,7 @@ async function main(argv: string[]): Promise<number> {
     `Host class ${values.class} at ${answer.at}: bundle serial ${serial}, issued ${issuedAt}, expires ${expiresAt}`,
   );
   if (answer.expired)
-    console.log('That bundle had expired by then: agents refused it and kept the one before.');
+    console.log('That bundle had expired by then: agents rejected it and kept the one before.');
   for (const person of answer.people) {
     console.log(
       `  ${person.username} (uid ${person.uidNumber}, shell ${person.shell}): ${person.keyFingerprints.join(', ') || 'no keys'}`,

@@ -120,7 +120,7 @@ export async function publishAll(
 }
 
 async function alertRefusal(runtime: Runtime, error: PublishRefusedError, log: Log): Promise<void> {
-  log.error('publish refused', { reason: error.message });
+  log.error('publish rejected by a guard', { reason: error.message });
   await runtime.alerter().send({
     severity: 'critical',
     subject: 'fleet-login publish refused: bundles not updated',

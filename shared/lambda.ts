@@ -1,4 +1,4 @@
-// What every Lambda handler shares: the cold-start runtime, the logger middleware, error answers.
+// Code every Lambda handler shares: the cold-start runtime, the logger middleware, request mapping.
 
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -21,7 +21,7 @@ export function withLogger<E, R>(logger: Logger, handler: (event: E) => Promise<
   return middy<E, R>(handler).use(injectLambdaContext(logger, { resetKeys: true }));
 }
 
-/** The parts of an API Gateway HTTP API (payload 2.0) event the webhook handlers read. */
+/** Maps an API Gateway HTTP API (payload 2.0) event to the request the webhook handlers read. */
 export function toHttpRequest(event: APIGatewayProxyEventV2): HttpRequest {
   return {
     method: event.requestContext.http.method,

@@ -16,11 +16,17 @@ export function compareBytes(a: string, b: string): number {
 export function sortByBytes<T>(items: readonly T[], keyOf: (item: T) => string): T[] {
   const keyed = items.map((item) => ({ item, key: keyOf(item) }));
   if (keyed.every((entry) => ASCII_ONLY.test(entry.key))) {
-    keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    keyed.sort((a, b) => compareCodeUnits(a.key, b.key));
   } else {
     const encoded = keyed.map((entry) => ({ ...entry, bytes: Buffer.from(entry.key) }));
     encoded.sort((a, b) => Buffer.compare(a.bytes, b.bytes));
     return encoded.map((entry) => entry.item);
   }
   return keyed.map((entry) => entry.item);
+}
+
+function compareCodeUnits(a: string, b: string): number {
+  if (a < b) return -1;
+  if (a > b) return 1;
+  return 0;
 }

@@ -113,7 +113,7 @@ export class BundleBuilder {
   private passwdFiles(selection: Selection, shell: string): Map<BundleFileName, Buffer> {
     const cached = selection.passwdFiles.get(shell);
     if (cached) return cached;
-    // The shell is the last field and holds no ':', so the override replaces what follows the last ':'.
+    // The shell is the last field and contains no ':', so the override replaces what follows the last ':'.
     const records = selection.passwd;
     const lines = shell
       ? records.map((record) => record.line.slice(0, record.line.lastIndexOf(':') + 1) + shell)
@@ -134,7 +134,7 @@ export class BundleBuilder {
   }
 }
 
-/** A group is a person's private group when it carries their name and their primary gidNumber. */
+/** Removes the private groups of excluded people: a group with their name and their primary gidNumber. */
 function withoutPrivateGroupsOf(groups: readonly Group[], excluded: readonly Person[]): Group[] {
   const privateGroups = new Set(excluded.map((person) => `${person.username}:${person.gidNumber}`));
   return groups.filter((group) => !privateGroups.has(`${group.name}:${group.gidNumber}`));

@@ -73,7 +73,10 @@ export function parseKeyring(pemText: string): Keyring {
   const keyring = new Map<string, KeyObject>();
   for (const block of blocks) {
     const key = createPublicKey(block);
-    if (key.asymmetricKeyType !== 'ed25519') throw new Error('keyring holds a key that is not Ed25519');
+    if (key.asymmetricKeyType !== 'ed25519')
+      throw new Error(
+        'the keyring contains a key that is not Ed25519; only Ed25519 public keys are accepted',
+      );
     keyring.set(keyIdOf(key), key);
   }
   return keyring;
@@ -126,8 +129,8 @@ export function verifyManifest(bytes: Buffer, keyring: Keyring): Manifest {
 
 /**
  * Reads a manifest without checking its signature, for the publisher's own serial bookkeeping:
- * only the publisher's role may write the bucket, and after a signing-key rotation it no longer
- * holds the key that signed the current manifest. Returns undefined for an unreadable object.
+ * only the publisher's role may write the bucket, and after a signing-key rotation it may no
+ * longer have the key that signed the current manifest. Returns undefined for an unreadable object.
  */
 export function readManifestUnverified(bytes: Buffer): Manifest | undefined {
   const envelope = envelopeSchema.safeParse(parseJson(bytes));

@@ -161,7 +161,7 @@ function duplicates(names: readonly string[]): Set<string> {
   return repeated;
 }
 
-/** The seven shadow fields after the password, nsscache style: unset and zero values are written empty. */
+/** Formats the seven shadow fields after the password, nsscache style: unset and zero values are written empty. */
 function shadowFields(shadow: ShadowFields = {}): string {
   const values = [
     shadow.lastChange,

@@ -234,7 +234,7 @@ export async function readPublishedFiles(
   return files;
 }
 
-/** Object key of an earlier manifest, kept so access at a past time can be answered. */
+/** Object key of an earlier manifest, kept so `access-at` can list who had access at a past time. */
 export function historyObjectKey(hostClass: string, serial: number): string {
   return `manifests-history/${hostClass}/${String(serial).padStart(12, '0')}.json`;
 }

@@ -1,4 +1,4 @@
-// Where uidNumbers and gidNumbers start, and the checks that keep the two ranges apart.
+// Starting points of uidNumbers and gidNumbers, and the checks that keep the two ranges apart.
 
 import { ConfigError } from '../errors.ts';
 

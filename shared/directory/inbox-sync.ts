@@ -17,7 +17,7 @@ export interface InboxSyncDeps extends OktaSyncDeps {
   /** Needed only for HR entries; an HR entry without it fails and stays pending. */
   /** HR matching settings, and the HR API client when HR_API_URL is set. */
   hr?: Pick<HrSyncDeps, 'hr' | 'settings'>;
-  /** Where audit records go; without it the record is only logged. */
+  /** Bucket for audit records; without it each record is only logged. */
   audit?: ObjectStore;
   policy?: Policy;
   now?: () => Date;
@@ -30,7 +30,7 @@ export interface EntryResult {
   outcomes: SyncOutcome[];
 }
 
-/** The marker written once an inbox entry is applied, so a redelivered S3 event is a no-op. */
+/** Returns the key of the marker written once an inbox entry is applied, so a redelivered S3 event is a no-op. */
 export function processedKeyOf(inboxKey: string): string {
   return `${PROCESSED_PREFIX}${inboxKey.slice(INBOX_PREFIX.length)}`;
 }

@@ -5,14 +5,14 @@ export type HrStatus = 'active' | 'terminated';
 /** Whether a person may log in. Disabled covers Okta's deactivated and suspended states. */
 export type PersonStatus = 'active' | 'disabled';
 
-/** A person as the directory holds them. `username` is fixed at creation and never renamed. */
+/** A person as the directory stores them. `username` is fixed at creation and never renamed. */
 export interface Person {
   /** POSIX login name, `^[a-z_][a-z0-9_.-]{0,31}$`. */
   username: string;
   uidNumber: number;
   /** Primary group; people created by fleet-login get a user-private group with gidNumber = uidNumber. */
   gidNumber: number;
-  /** Full name as the source holds it; the GECOS rule in shared/bundle cleans it for passwd. */
+  /** Full name as the source stores it; the GECOS rule in shared/bundle cleans it for passwd. */
   displayName: string;
   homeDirectory: string;
   loginShell: string;
@@ -24,9 +24,9 @@ export interface Person {
   sourceId?: string;
   /** Employee number shared by Okta's profile and the HR system, used to match HR records. */
   employeeNumber?: string;
-  /** Set to `terminated` by the HR sync: the person stays disabled whatever Okta says, until HR reactivates them. */
+  /** Set to `terminated` by the HR sync: the person stays disabled whatever Okta reports, until HR reactivates them. */
   hrStatus?: HrStatus;
-  /** Shadow fields as days since the epoch, when the directory holds them. */
+  /** Shadow fields as days since the epoch, when the directory contains them. */
   shadow?: ShadowFields;
 }
 

@@ -111,7 +111,7 @@ function describeKeys(report: ChangeReport): string[] {
     return [`Keys: unknown, because reading the object failed: ${printable(content.error)}`];
 
   // A private key dropped into the bucket must not be copied into email and chat: its lines are
-  // listed by number only, and the alert says to treat the key as leaked.
+  // listed by number only, and the alert tells on-call to treat the key as leaked.
   const privateKey = content.invalid.some((line) => PRIVATE_KEY_MARKER.test(line.line));
   const describeInvalid = (line: InvalidKeyLine) =>
     privateKey

@@ -77,8 +77,9 @@ export function parseHrPayload(document: unknown, groupField: string, receivedAt
   const eventBased = eventBasedSchema.safeParse(document);
   if (eventBased.success) {
     const { type, timestamp, data } = eventBased.data;
-    const action =
-      type === 'employee.created' ? 'created' : type === 'employee.deleted' ? 'deleted' : 'updated';
+    let action: HrInboxEntry['action'] = 'updated';
+    if (type === 'employee.created') action = 'created';
+    if (type === 'employee.deleted') action = 'deleted';
     return { ok: true, entries: [entry(data.employeeId, action, timestamp, received)] };
   }
   const fieldBased = fieldBasedSchema.safeParse(document);

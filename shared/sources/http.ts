@@ -25,7 +25,7 @@ export function rawBody(request: HttpRequest): Buffer {
   return request.isBase64Encoded ? Buffer.from(request.body, 'base64') : Buffer.from(request.body, 'utf8');
 }
 
-/** A JSON error answer; webhook senders log the body, so it names the problem and nothing secret. */
+/** Builds a JSON error response. Webhook senders log the body, so it names the problem and nothing secret. */
 export function errorResponse(statusCode: number, message: string): HttpResponse {
   return {
     statusCode,
@@ -34,7 +34,7 @@ export function errorResponse(statusCode: number, message: string): HttpResponse
   };
 }
 
-/** Either the parsed JSON document, or the answer to send when the body is too large or not JSON. */
+/** Either the parsed JSON document, or the response to send when the body is too large or not JSON. */
 export type JsonBody =
   | { ok: true; raw: Buffer; document: unknown }
   | { ok: false; response: HttpResponse; reason: string };
@@ -56,7 +56,7 @@ export function readJsonBody(request: HttpRequest): JsonBody {
   }
 }
 
-/** What the webhook handlers need to report a rejected request. */
+/** Logger and callback the webhook handlers use to report a rejected request. */
 export interface RejectionSink {
   log: Log;
   /** Called once per rejected request with its reason, e.g. to count it in a metric. */

@@ -1,11 +1,11 @@
-// Reads a person's current state back from the Okta Users API; event hooks only say who changed.
+// Reads a person's current state back from the Okta Users API; event hooks only name who changed.
 
 import { z } from 'zod';
 import { SourceError } from '../errors.ts';
 
 /** Retries after a 429 before the sync gives up and lets the inbox retry it later. */
 const RATE_LIMIT_RETRIES = 3;
-/** Longest wait for X-Rate-Limit-Reset; Okta's windows are one minute. */
+/** Maximum wait for X-Rate-Limit-Reset, because Okta's rate-limit windows are one minute long. */
 const MAX_RATE_LIMIT_WAIT_MS = 60_000;
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -96,7 +96,7 @@ export class OktaClient {
         continue;
       }
       const retryable = response.status === 429 || response.status >= 500;
-      throw new SourceError(`Okta answered ${response.status} for ${url.pathname}`, retryable);
+      throw new SourceError(`Okta returned HTTP ${response.status} for ${url.pathname}`, retryable);
     }
   }
 

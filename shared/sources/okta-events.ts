@@ -60,7 +60,7 @@ export const deliverySchema = z.object({
 
 export type OktaEvent = z.infer<typeof eventSchema>;
 
-/** What the inbox keeps of one event: ids and times, never profile data or the raw body. */
+/** Inbox record of one event: ids and times, never profile data or the raw body. */
 export interface InboxEntry {
   source: 'okta';
   uuid: string;
@@ -107,7 +107,7 @@ export function toInboxEntry(event: OktaEvent, deliveryId: string, receivedAt: D
   };
 }
 
-/** The UserGroup targets of a group lifecycle or profile event. */
+/** Returns the UserGroup targets of a group lifecycle or profile event. */
 function groupsOf(event: OktaEvent): { id: string; name: string }[] {
   if (!GROUP_EVENT_TYPES.has(event.eventType)) return [];
   return (event.target ?? [])

@@ -147,7 +147,7 @@ describe('syncHrEntry', () => {
         fields: { workEmail: 'jane.doe@example.test', status: 'Inactive' },
       }),
     );
-    // An older delivery saying Active arrives late; the API still says Inactive.
+    // An older delivery saying Active arrives late; the API still reports Inactive.
     await sync(
       entry({
         id: 'e0',

@@ -2,11 +2,10 @@
 // termination sticks in the directory even while Okta still shows the person active.
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { oktaDelivery, postDelivery } from '../../local/deliveries.ts';
+import { oktaDelivery, postDelivery, postHrDelivery } from '../../local/deliveries.ts';
 import { generateSshKey } from '../../local/ssh-keys.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
 import { silentLog } from '../../shared/log.ts';
-import { signHrBody } from '../../shared/sources/hr-signature.ts';
 import type { OktaUser } from '../../shared/sources/okta-api.ts';
 import { fixture, PEOPLE_BASE, readEntry, SUFFIX, storeFor } from '../fixtures/ldap/store.ts';
 import { type SlapdServer, startSlapd } from '../harness/slapd.ts';
@@ -53,7 +52,7 @@ describe('sync into LDAP', () => {
     await stack.syncNow();
     expect(await readEntry(server, `uid=ada,${PEOPLE_BASE}`)).toBeDefined();
 
-    // 1. slapd dies; the hooks still answer and the inbox keeps the events.
+    // 1. slapd dies; the hooks still respond and the inbox keeps the events.
     process.kill(server.pid, 'SIGKILL');
     stack.okta.setUser(user('00uB', 'bea@example.test'), ['SSH Ops']);
     stack.okta.setUser(user('00uA', 'ada@example.test', 'DEPROVISIONED'));
@@ -93,15 +92,7 @@ describe('sync into LDAP', () => {
       data: { employeeId: '501' },
     });
     stack.hr.setEmployee('501', { workEmail: 'CY@example.test', status: 'Inactive' });
-    const timestamp = String(Math.floor(Date.now() / 1000));
-    const response = await fetch(stack.hrHookUrl, {
-      method: 'POST',
-      headers: {
-        'x-bamboohr-timestamp': timestamp,
-        'x-bamboohr-signature': signHrBody(stack.hrSecret, Buffer.from(body), timestamp),
-      },
-      body,
-    });
+    const response = await postHrDelivery(stack.hrHookUrl, stack.hrSecret, body);
     expect(response.status).toBe(200);
     await stack.syncNow();
     const entry = await readEntry(server, `uid=cy,${PEOPLE_BASE}`);
@@ -153,15 +144,7 @@ describe('sync into LDAP', () => {
       data: { employeeId: '777' },
     });
     stack.hr.setEmployee('777', { workEmail: shared, status: 'Terminated' });
-    const timestamp = String(Math.floor(Date.now() / 1000));
-    const response = await fetch(stack.hrHookUrl, {
-      method: 'POST',
-      headers: {
-        'x-bamboohr-timestamp': timestamp,
-        'x-bamboohr-signature': signHrBody(stack.hrSecret, Buffer.from(body), timestamp),
-      },
-      body,
-    });
+    const response = await postHrDelivery(stack.hrHookUrl, stack.hrSecret, body);
     expect(response.status).toBe(200);
     await stack.syncNow();
     for (const name of ['dana', 'dana.admin']) {

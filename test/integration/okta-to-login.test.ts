@@ -69,7 +69,7 @@ describe('Okta delivery to ssh login', () => {
           /^ssh-ops:\*:\d+:jane\.doe$/,
         );
 
-        // 3. A real sshd asks the agent for her keys; either key logs in and `id` shows the allocated uid.
+        // 3. A real sshd requests her keys from the agent; either key logs in and `id` shows the allocated uid.
         await mkdir(join(host.scratch, 'agent'), { recursive: true, mode: 0o755 });
         const sshd = await startSshd(host, { authorizedKeysCommand: await installAgentForSshd(host, AGENT) });
         try {

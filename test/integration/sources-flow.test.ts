@@ -1,11 +1,10 @@
 // Webhooks through the local stack: order independence, HR termination, usernames and audit records.
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { oktaDelivery, postDelivery } from '../../local/deliveries.ts';
+import { oktaDelivery, postDelivery, postHrDelivery } from '../../local/deliveries.ts';
 import { generateSshKey } from '../../local/ssh-keys.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
 import { silentLog } from '../../shared/log.ts';
-import { signHrBody } from '../../shared/sources/hr-signature.ts';
 import type { OktaUser } from '../../shared/sources/okta-api.ts';
 import { readBundleFile } from '../helpers/bundles.ts';
 import { tempDir } from '../helpers/temp.ts';
@@ -147,21 +146,12 @@ describe('webhooks to bundles', () => {
         },
       ],
     });
-    const timestamp = String(Math.floor(Date.now() / 1000));
-    const response = await fetch(stack.hrHookUrl, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-bamboohr-timestamp': timestamp,
-        'x-bamboohr-signature': signHrBody(stack.hrSecret, Buffer.from(body), timestamp),
-      },
-      body,
-    });
+    const response = await postHrDelivery(stack.hrHookUrl, stack.hrSecret, body);
     expect(response.status).toBe(200);
     await stack.syncNow();
     expect(await bundle('passwd.cache')).not.toContain('jane.doe:');
 
-    // A later Okta event does not bring her back while HR says terminated.
+    // A later Okta event does not bring her back while HR reports her terminated.
     await deliver([
       { eventType: 'user.account.update_profile', userId: '00uJANE', login: 'jane.doe@example.test' },
     ]);

@@ -27,7 +27,8 @@ describe('LocalFolderStore', () => {
     expect(await store.putIfAbsent('k', 'first')).toBe(true);
     expect(await store.putIfAbsent('k', 'second')).toBe(false);
     const read = await store.get('k');
-    expect(read.kind === 'found' && read.body.toString()).toBe('first');
+    expect(read.kind).toBe('found');
+    expect(read.kind === 'found' ? read.body.toString() : '').toBe('first');
   });
 
   it('replaces only while the ETag still matches', async () => {
@@ -47,7 +48,8 @@ describe('LocalFolderStore', () => {
     await utimes(lock, minuteAgo, minuteAgo);
     await store.putIfMatch('manifests/general.json', 'two', etag);
     const read = await store.get('manifests/general.json');
-    expect(read.kind === 'found' && read.body.toString()).toBe('two');
+    expect(read.kind).toBe('found');
+    expect(read.kind === 'found' ? read.body.toString() : '').toBe('two');
   });
 
   it.each(['../escape', '/etc/passwd', 'a/../../b', '.hidden', 'a/.tmp-x', ''])(
